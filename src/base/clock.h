@@ -1,0 +1,44 @@
+// The clock seen by retry scheduling and signing; tests replace it with a manual one.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace anchor_events {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Monotonic time for deadlines and backoff.
+  virtual std::chrono::steady_clock::time_point Now() const = 0;
+  // Wall-clock time for signatures, tokens and timestamps.
+  virtual std::chrono::system_clock::time_point WallNow() const = 0;
+
+  // The process-wide real clock. Thread-safe.
+  static const Clock& Real();
+};
+
+// A clock that moves only when told to. Not thread-safe.
+class ManualClock : public Clock {
+ public:
+  explicit ManualClock(std::chrono::system_clock::time_point wall_start =
+                           std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)))
+      : wall_(wall_start) {}
+
+  std::chrono::steady_clock::time_point Now() const override { return steady_; }
+  std::chrono::system_clock::time_point WallNow() const override { return wall_; }
+  void Advance(std::chrono::milliseconds by) {
+    steady_ += by;
+    wall_ += by;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point steady_{};
+  std::chrono::system_clock::time_point wall_;
+};
+
+inline int64_t UnixSeconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace anchor_events

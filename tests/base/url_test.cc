@@ -1,0 +1,62 @@
+#include "base/url.h"
+
+#include <gtest/gtest.h>
+
+namespace anchor_events {
+namespace {
+
+TEST(UrlTest, KeepsWrittenPortInSignatureHost) {
+  Result<Url> url = ParseUrl("http://Wallet.Example:8080/cb?x=1");
+
+  ASSERT_TRUE(url.ok()) << url.error().message;
+  EXPECT_EQ(url->SignatureHost(), "wallet.example:8080");
+  EXPECT_EQ(url->path, "/cb");
+  EXPECT_EQ(url->query, "x=1");
+}
+
+TEST(UrlTest, OmitsPortWhenNotWritten) {
+  Result<Url> url = ParseUrl("https://wallet.example.com/callbacks/sep24");
+
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->SignatureHost(), "wallet.example.com");
+  EXPECT_EQ(url->EffectivePort(), 443);
+}
+
+TEST(UrlTest, KeepsExplicitDefaultPort) {
+  Result<Url> url = ParseUrl("https://wallet.example.com:443/cb");
+
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->SignatureHost(), "wallet.example.com:443");
+}
+
+TEST(UrlTest, RejectsUserinfoSchemesAndControlCharacters) {
+  EXPECT_FALSE(ParseUrl("http://user:pw@wallet.example/cb").ok());
+  EXPECT_FALSE(ParseUrl("ftp://wallet.example/cb").ok());
+  EXPECT_FALSE(ParseUrl("http://wallet.example/cb\r\nX: y").ok());
+  EXPECT_FALSE(ParseUrl("wallet.example/cb").ok());
+  EXPECT_FALSE(ParseUrl("http:///cb").ok());
+  EXPECT_FALSE(ParseUrl("http://wallet.example:0/cb").ok());
+  EXPECT_FALSE(ParseUrl("http://wallet.example:99999/cb").ok());
+  EXPECT_FALSE(ParseUrl("http://wallet.example/cb#frag").ok());
+}
+
+TEST(UrlTest, AppendsEventSegmentWithoutDoubleSlash) {
+  Url with_path = *ParseUrl("http://h:8081/callback");
+  Url with_slash = *ParseUrl("http://h:8081/callback/");
+  Url bare = *ParseUrl("http://h:8081?tenant=a");
+
+  EXPECT_EQ(AppendPathSegment(with_path, "event").ToString(), "http://h:8081/callback/event");
+  EXPECT_EQ(AppendPathSegment(with_slash, "event").ToString(), "http://h:8081/callback/event");
+  EXPECT_EQ(AppendPathSegment(bare, "event").ToString(), "http://h:8081/event?tenant=a");
+}
+
+TEST(UrlTest, AcceptsBracketedIpv6Literal) {
+  Result<Url> url = ParseUrl("http://[::1]:9000/x");
+
+  ASSERT_TRUE(url.ok()) << url.error().message;
+  EXPECT_EQ(url->host, "[::1]");
+  EXPECT_EQ(url->SignatureHost(), "[::1]:9000");
+}
+
+}  // namespace
+}  // namespace anchor_events

@@ -15,6 +15,7 @@ namespace anchor_events::signing {
 // (each Sign call uses its own context). Never logs or exposes the seed.
 class SigningKey {
  public:
+  // Fails when `seed` is not a valid 'S...' strkey; the message never contains the seed.
   static Result<SigningKey> FromSeed(std::string_view seed);
 
   // The 64-byte raw signature of `message`.
@@ -30,11 +31,13 @@ class SigningKey {
 };
 
 // The Signature header value "t=<t>, s=<base64>" over "<t>.<host>.<body>".
-std::string SignatureHeaderValue(const SigningKey& key, int64_t unix_seconds,
-                                 std::string_view host, std::string_view body);
+std::string SignatureHeaderValue(const SigningKey& key, int64_t unix_seconds, std::string_view host,
+                                 std::string_view body);
 
-// Verifies a Signature header (with or without the leading "Signature: ") against an account
-// 'G...'. Checks format, signature and freshness: |now - t| <= max_age_seconds.
+// Verifies a Signature header (with or without the leading "Signature: ", field name in any
+// case) against an account 'G...'. Checks, in order: the format is exactly
+// "t=<digits>, s=<88 base64 characters>", the account decodes, the signature matches, and
+// freshness |now - t| <= max_age_seconds. The error message names the check that failed.
 Status VerifySignatureHeader(std::string_view header, std::string_view account_id,
                              std::string_view host, std::string_view body, int64_t now,
                              int64_t max_age_seconds = 120);

@@ -11,8 +11,8 @@
 namespace anchor_events::signing {
 
 enum class StrkeyVersion : uint8_t {
-  kAccountId = 6 << 3,   // 'G...' ed25519 public key (0x30)
-  kSeed = 18 << 3,       // 'S...' ed25519 secret seed (0x90)
+  kAccountId = 6 << 3,  // 'G...' ed25519 public key (0x30)
+  kSeed = 18 << 3,      // 'S...' ed25519 secret seed (0x90)
 };
 
 using Key32 = std::array<uint8_t, 32>;

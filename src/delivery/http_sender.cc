@@ -1,0 +1,282 @@
+#include "delivery/http_sender.h"
+
+#include <curl/curl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <unordered_map>
+
+namespace anchor_events::delivery {
+namespace {
+
+constexpr size_t kMaxResponseBytes = 64 * 1024;
+
+struct Transfer {
+  uint64_t token = 0;
+  CURL* easy = nullptr;
+  HttpRequest request;
+  curl_slist* headers = nullptr;
+  std::string location;
+  std::string retry_after;
+  size_t received = 0;
+  bool truncated = false;
+  std::string blocked;
+  std::chrono::steady_clock::time_point start;
+};
+
+bool HeaderIs(std::string_view line, std::string_view name) {
+  if (line.size() <= name.size() || line[name.size()] != ':') {
+    return false;
+  }
+  return std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+}
+
+std::string HeaderValue(std::string_view line, size_t name_length) {
+  std::string_view value = line.substr(name_length + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) {
+    value.remove_suffix(1);
+  }
+  return std::string(value);
+}
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  std::string_view line(data, size * count);
+  if (HeaderIs(line, "retry-after")) {
+    transfer->retry_after = HeaderValue(line, 11);
+  } else if (HeaderIs(line, "location")) {
+    transfer->location = HeaderValue(line, 8);
+  }
+  return size * count;
+}
+
+size_t OnBody(char* /*data*/, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  transfer->received += size * count;
+  if (transfer->received > kMaxResponseBytes) {
+    transfer->truncated = true;
+    return 0;  // aborts the transfer; the status line has already been read
+  }
+  return size * count;
+}
+
+curl_socket_t OnOpenSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* address) {
+  auto* transfer = static_cast<Transfer*>(user);
+  if (transfer->request.guard) {
+    std::string_view blocked = transfer->request.guard->Check(&address->addr);
+    if (!blocked.empty()) {
+      transfer->blocked = std::string(blocked);
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
+
+}  // namespace
+
+std::string HttpResponse::StatusClass() const {
+  if (!blocked.empty()) return "blocked";
+  if (status < 100 || status > 599) return "error";
+  return std::to_string(status / 100) + "xx";
+}
+
+AttemptResult ClassifyStatus(long status) {
+  if (status >= 200 && status < 300) return AttemptResult::kDelivered;
+  if (status >= 300 && status < 400) return AttemptResult::kRetryable;
+  if (status == 408 || status == 425 || status == 429 || status >= 500) {
+    return AttemptResult::kRetryable;
+  }
+  if (status >= 400) return AttemptResult::kRejected;
+  return AttemptResult::kRetryable;
+}
+
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
+                                                         std::chrono::system_clock::time_point now) {
+  if (value.empty()) {
+    return std::nullopt;
+  }
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (value.size() > 9) {
+      return std::chrono::hours(24 * 365);
+    }
+    return std::chrono::seconds(std::stol(std::string(value)));
+  }
+  time_t date = curl_getdate(std::string(value).c_str(), nullptr);
+  if (date < 0) {
+    return std::nullopt;
+  }
+  auto delta = std::chrono::system_clock::from_time_t(date) - now;
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(delta));
+}
+
+struct HttpSender::Impl {
+  SenderOptions options;
+  CURLM* multi = nullptr;
+  curl_slist* resolve = nullptr;
+  std::unordered_map<uint64_t, std::unique_ptr<Transfer>> transfers;
+  std::unordered_map<CURL*, Transfer*> by_handle;
+  std::vector<CURL*> idle;
+  std::vector<std::pair<uint64_t, HttpResponse>> completed;
+
+  CURL* TakeHandle() {
+    if (idle.empty()) {
+      return curl_easy_init();
+    }
+    CURL* easy = idle.back();
+    idle.pop_back();
+    curl_easy_reset(easy);
+    return easy;
+  }
+
+  void Release(Transfer* transfer) {
+    curl_multi_remove_handle(multi, transfer->easy);
+    by_handle.erase(transfer->easy);
+    idle.push_back(transfer->easy);
+    curl_slist_free_all(transfer->headers);
+    transfers.erase(transfer->token);
+  }
+
+  void Configure(Transfer* t) {
+    CURL* e = t->easy;
+    const HttpRequest& r = t->request;
+    for (const std::string& header : r.headers) {
+      t->headers = curl_slist_append(t->headers, header.c_str());
+    }
+    t->headers = curl_slist_append(t->headers, "Expect:");
+    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, OnHeader);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r.verify_tls ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L);
+    if (!r.ca_file.empty()) {
+      curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str());
+    }
+    if (resolve != nullptr) {
+      curl_easy_setopt(e, CURLOPT_RESOLVE, resolve);
+    }
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+  }
+
+  HttpResponse Finish(Transfer* t, CURLcode code) {
+    HttpResponse response;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &response.status);
+    response.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - t->start);
+    response.location = t->location;
+    response.retry_after = ParseRetryAfter(t->retry_after, std::chrono::system_clock::now());
+    if (!t->blocked.empty()) {
+      response.result = AttemptResult::kRejected;
+      response.blocked = t->blocked;
+      response.status = 0;
+      response.error = "destination address refused by the SSRF guard (" + t->blocked + ")";
+    } else if (code == CURLE_OK || (t->truncated && response.status > 0)) {
+      response.result = ClassifyStatus(response.status);
+      if (response.result != AttemptResult::kDelivered) {
+        response.error = "HTTP status " + std::to_string(response.status);
+      }
+    } else {
+      response.result = AttemptResult::kRetryable;
+      response.status = 0;
+      response.error = curl_easy_strerror(code);
+    }
+    return response;
+  }
+};
+
+HttpSender::HttpSender(SenderOptions options) : impl_(std::make_unique<Impl>()) {
+  static std::once_flag init;
+  std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  impl_->options = std::move(options);
+  impl_->multi = curl_multi_init();
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, impl_->options.max_host_connections);
+  for (const std::string& entry : impl_->options.resolve) {
+    impl_->resolve = curl_slist_append(impl_->resolve, entry.c_str());
+  }
+}
+
+HttpSender::~HttpSender() {
+  while (!impl_->transfers.empty()) {
+    impl_->Release(impl_->transfers.begin()->second.get());
+  }
+  for (CURL* easy : impl_->idle) {
+    curl_easy_cleanup(easy);
+  }
+  curl_multi_cleanup(impl_->multi);
+  curl_slist_free_all(impl_->resolve);
+}
+
+void HttpSender::Start(uint64_t token, HttpRequest request) {
+  auto transfer = std::make_unique<Transfer>();
+  Transfer* t = transfer.get();
+  t->token = token;
+  t->request = std::move(request);
+  t->easy = impl_->TakeHandle();
+  t->start = std::chrono::steady_clock::now();
+  impl_->Configure(t);
+  impl_->by_handle[t->easy] = t;
+  impl_->transfers[token] = std::move(transfer);
+  curl_multi_add_handle(impl_->multi, t->easy);
+}
+
+void HttpSender::Cancel(uint64_t token) {
+  auto it = impl_->transfers.find(token);
+  if (it != impl_->transfers.end()) {
+    impl_->Release(it->second.get());
+  }
+}
+
+void HttpSender::Wait(std::chrono::milliseconds timeout, int extra_fd) {
+  curl_waitfd extra{};
+  extra.fd = extra_fd;
+  extra.events = CURL_WAIT_POLLIN;
+  int ready = 0;
+  curl_multi_poll(impl_->multi, extra_fd >= 0 ? &extra : nullptr, extra_fd >= 0 ? 1u : 0u,
+                  static_cast<int>(std::max<int64_t>(0, timeout.count())), &ready);
+  int running = 0;
+  curl_multi_perform(impl_->multi, &running);
+  int queued = 0;
+  while (CURLMsg* message = curl_multi_info_read(impl_->multi, &queued)) {
+    if (message->msg != CURLMSG_DONE) {
+      continue;
+    }
+    auto found = impl_->by_handle.find(message->easy_handle);
+    if (found == impl_->by_handle.end()) {
+      continue;
+    }
+    Transfer* t = found->second;
+    impl_->completed.emplace_back(t->token, impl_->Finish(t, message->data.result));
+    impl_->Release(t);
+  }
+}
+
+void HttpSender::Wakeup() { curl_multi_wakeup(impl_->multi); }
+
+std::vector<std::pair<uint64_t, HttpResponse>> HttpSender::TakeCompleted() {
+  std::vector<std::pair<uint64_t, HttpResponse>> out;
+  out.swap(impl_->completed);
+  return out;
+}
+
+size_t HttpSender::in_flight() const { return impl_->transfers.size(); }
+
+}  // namespace anchor_events::delivery

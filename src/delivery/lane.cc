@@ -1,0 +1,384 @@
+#include "delivery/lane.h"
+
+#include <algorithm>
+
+#include "event/event.h"
+
+namespace anchor_events::delivery {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr milliseconds kCommitInterval{200};
+constexpr milliseconds kStatusInterval{250};
+constexpr milliseconds kIdleWait{100};
+
+std::string ItemKey(int32_t partition, const std::string& key) {
+  return std::to_string(partition) + "/" + key;
+}
+
+}  // namespace
+
+struct Lane::Item {
+  uint64_t id = 0;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = -1;
+  std::string key;  // scheduler key: partition and object id
+  std::shared_ptr<const Prepared> prepared;
+  int attempts = 0;
+  bool in_flight = false;
+  long last_status = 0;
+  std::string last_error;
+};
+
+Lane::Lane(LaneSettings settings, ops::Metrics* metrics, const Clock* clock)
+    : settings_(std::move(settings)),
+      metrics_(metrics),
+      lane_metrics_(metrics->ForLane(settings_.name)),
+      clock_(clock),
+      log_(ops::Log().With({{"lane", settings_.name}})),
+      backoff_(settings_.options.retry),
+      max_pending_(static_cast<size_t>(std::max(256, settings_.options.max_in_flight * 16))) {
+  status_.name = settings_.name;
+  status_.group_id = settings_.consumer.group_id;
+  status_.last_tick = clock_->Now();
+}
+
+Lane::~Lane() {
+  Stop(clock_->Now());
+  Join();
+}
+
+Status Lane::Start() {
+  Result<std::unique_ptr<kafka::Consumer>> consumer =
+      kafka::Consumer::Create(settings_.consumer, this);
+  if (!consumer.ok()) {
+    return consumer.error();
+  }
+  consumer_ = std::move(consumer).value();
+  sender_ = std::make_unique<HttpSender>(settings_.sender);
+  {
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    status_.running = true;
+    status_.last_tick = clock_->Now();
+  }
+  thread_ = std::thread([this] { Run(); });
+  log_.Info("lane started", {{"group", settings_.consumer.group_id}});
+  return {};
+}
+
+void Lane::Stop(steady_clock::time_point deadline) {
+  stop_deadline_ns_.store(deadline.time_since_epoch().count());
+  stop_requested_.store(true);
+  if (sender_) {
+    sender_->Wakeup();
+  }
+}
+
+void Lane::Join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+LaneStatus Lane::Snapshot() const {
+  std::lock_guard<std::mutex> lock(status_mutex_);
+  return status_;
+}
+
+void Lane::Run() {
+  while (true) {
+    if (stop_requested_.load() && !draining_) {
+      draining_ = true;
+      drain_deadline_ = steady_clock::time_point(
+          steady_clock::duration(stop_deadline_ns_.load()));
+      log_.Info("lane draining", {{"in_flight", static_cast<int64_t>(sender_->in_flight())}});
+    }
+    if (draining_ && (sender_->in_flight() == 0 || clock_->Now() >= drain_deadline_)) {
+      break;
+    }
+    if (!draining_) {
+      PollKafka();
+      Dispatch();
+    }
+    sender_->Wait(NextWait(), draining_ ? -1 : consumer_->wakeup_fd());
+    consumer_->DrainWakeups();
+    HandleCompleted();
+    MaybeCommit(false);
+    UpdatePause();
+    PublishStatus(false);
+  }
+  MaybeCommit(true);
+  if (Status status = consumer_->CommitSync(tracker_.AllCommittable()); !status.ok()) {
+    log_.Warn("final commit failed", {{"error", status.error().message}});
+  }
+  consumer_->Close();
+  {
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    status_.running = false;
+  }
+  log_.Info("lane stopped", {{"unfinished", static_cast<int64_t>(tracker_.unfinished())}});
+}
+
+void Lane::PollKafka() {
+  // Drain everything queued: the wakeup descriptor only fires when the queue goes from empty
+  // to non-empty. Paused partitions stop fetching, so this stays bounded.
+  while (std::optional<kafka::Record> record = consumer_->Poll(0)) {
+    HandleRecord(std::move(*record));
+  }
+}
+
+void Lane::HandleRecord(kafka::Record record) {
+  lane_metrics_.consumed->Increment();
+  tracker_.Add(record.partition, record.offset);
+  event::ParseResult parsed =
+      event::ParseEvent(record.value, static_cast<size_t>(settings_.max_event_bytes));
+  if (const auto* poison = std::get_if<event::Poison>(&parsed)) {
+    std::string reason(event::PoisonReasonLabel(poison->reason));
+    metrics_->CountPoison(settings_.name, reason);
+    static ops::RateLimiter limiter(std::chrono::seconds(5));
+    int64_t suppressed = 0;
+    if (limiter.Allow(&suppressed)) {
+      log_.Warn("poison record skipped", {{"partition", record.partition},
+                                          {"offset", record.offset},
+                                          {"reason", reason},
+                                          {"error", poison->detail},
+                                          {"suppressed", suppressed}});
+    }
+    tracker_.Finish(record.partition, record.offset);
+    return;
+  }
+  const event::Event& event = std::get<event::Event>(parsed);
+  auto prepared = settings_.destination->Prepare(event, clock_->WallNow());
+  if (const auto* skip = std::get_if<event::SkipReason>(&prepared)) {
+    metrics_->CountSkipped(settings_.name, std::string(event::SkipReasonLabel(*skip)));
+    if (log_.Enabled(ops::LogLevel::kDebug)) {
+      log_.Debug("event skipped", {{"partition", record.partition},
+                                   {"offset", record.offset},
+                                   {"event_id", event.id},
+                                   {"reason", event::SkipReasonLabel(*skip)}});
+    }
+    tracker_.Finish(record.partition, record.offset);
+    return;
+  }
+  auto item = std::make_unique<Item>();
+  item->id = next_id_++;
+  item->partition = record.partition;
+  item->offset = record.offset;
+  item->timestamp_ms = record.timestamp_ms;
+  item->key = ItemKey(record.partition, event.key);
+  item->prepared = std::make_shared<const Prepared>(std::move(std::get<Prepared>(prepared)));
+  scheduler_.Add(item->id, item->key);
+  items_.emplace(item->id, std::move(item));
+}
+
+void Lane::Dispatch() {
+  const size_t limit = static_cast<size_t>(settings_.options.max_in_flight);
+  steady_clock::time_point now = clock_->Now();
+  while (sender_->in_flight() < limit) {
+    uint64_t id = 0;
+    if (!retry_timers_.empty() && retry_timers_.begin()->first <= now) {
+      id = retry_timers_.begin()->second;
+      retry_timers_.erase(retry_timers_.begin());
+    } else if (std::optional<uint64_t> ready = scheduler_.PopReady()) {
+      id = *ready;
+    } else {
+      break;
+    }
+    auto it = items_.find(id);
+    if (it != items_.end()) {
+      StartAttempt(*it->second);
+    }
+  }
+}
+
+void Lane::StartAttempt(Item& item) {
+  ++item.attempts;
+  item.in_flight = true;
+  HttpRequest request;
+  request.url = item.prepared->url;
+  request.headers = settings_.destination->AttemptHeaders(*item.prepared, clock_->WallNow());
+  request.body = item.prepared->body;
+  request.timeout = settings_.options.request_timeout;
+  request.guard = settings_.guard;
+  request.ca_file = settings_.ca_file;
+  request.verify_tls = settings_.verify_tls;
+  sender_->Start(item.id, std::move(request));
+  lane_metrics_.in_flight->Set(static_cast<double>(sender_->in_flight()));
+}
+
+void Lane::HandleCompleted() {
+  for (auto& [id, response] : sender_->TakeCompleted()) {
+    auto it = items_.find(id);
+    if (it == items_.end()) {
+      continue;  // dropped by a revoke while in flight
+    }
+    it->second->in_flight = false;
+    HandleResponse(*it->second, response);
+  }
+  lane_metrics_.in_flight->Set(static_cast<double>(sender_->in_flight()));
+}
+
+void Lane::HandleResponse(Item& item, const HttpResponse& response) {
+  metrics_->CountAttempt(settings_.name, response.StatusClass());
+  lane_metrics_.request_duration->Observe(
+      std::chrono::duration<double>(response.duration).count());
+  item.last_status = response.status;
+  item.last_error = response.error;
+  const double duration_ms = static_cast<double>(response.duration.count()) / 1000.0;
+  if (response.result == AttemptResult::kDelivered) {
+    lane_metrics_.delivered->Increment();
+    if (item.timestamp_ms > 0) {
+      auto age = clock_->WallNow().time_since_epoch() - milliseconds(item.timestamp_ms);
+      lane_metrics_.event_age->Observe(std::chrono::duration<double>(age).count());
+    }
+    if (log_.Enabled(ops::LogLevel::kDebug)) {
+      log_.Debug("event delivered", {{"partition", item.partition},
+                                     {"offset", item.offset},
+                                     {"event_id", item.prepared->event_id},
+                                     {"attempt", item.attempts},
+                                     {"status_code", static_cast<int64_t>(response.status)},
+                                     {"duration_ms", duration_ms}});
+    }
+    FinishItem(item.id);
+    return;
+  }
+  if (response.result == AttemptResult::kRetryable && backoff_.MayRetry(item.attempts)) {
+    milliseconds delay = backoff_.Delay(item.attempts, response.retry_after);
+    retry_timers_.emplace(clock_->Now() + delay, item.id);
+    lane_metrics_.retries->Increment();
+    static ops::RateLimiter limiter(std::chrono::seconds(5));
+    int64_t suppressed = 0;
+    if (limiter.Allow(&suppressed)) {
+      log_.Warn("delivery attempt failed, will retry",
+                {{"partition", item.partition}, {"offset", item.offset},
+                 {"event_id", item.prepared->event_id}, {"attempt", item.attempts},
+                 {"status_code", static_cast<int64_t>(response.status)},
+                 {"duration_ms", duration_ms}, {"error", response.error},
+                 {"retry_in_ms", static_cast<int64_t>(delay.count())},
+                 {"suppressed", suppressed}});
+    }
+    return;
+  }
+  bool rejected = response.result == AttemptResult::kRejected;
+  (rejected ? lane_metrics_.rejected : lane_metrics_.exhausted)->Increment();
+  // TODO(#3): write the record to the dead-letter topic before finishing it.
+  log_.Error(rejected ? "delivery rejected" : "delivery attempts exhausted",
+             {{"partition", item.partition}, {"offset", item.offset},
+              {"event_id", item.prepared->event_id}, {"attempt", item.attempts},
+              {"status_code", static_cast<int64_t>(response.status)},
+              {"duration_ms", duration_ms}, {"error", response.error},
+              {"location", response.location}});
+  FinishItem(item.id);
+}
+
+void Lane::FinishItem(uint64_t id) {
+  auto it = items_.find(id);
+  if (it == items_.end()) {
+    return;
+  }
+  Item& item = *it->second;
+  scheduler_.Finish(item.id, item.key);
+  tracker_.Finish(item.partition, item.offset);
+  items_.erase(it);
+}
+
+void Lane::MaybeCommit(bool force) {
+  steady_clock::time_point now = clock_->Now();
+  if (!force && now < next_commit_) {
+    return;
+  }
+  next_commit_ = now + kCommitInterval;
+  consumer_->CommitAsync(tracker_.TakeCommittable());
+}
+
+void Lane::UpdatePause() {
+  size_t unfinished = tracker_.unfinished();
+  if (!consumer_->paused() && unfinished >= max_pending_) {
+    consumer_->PauseAll();
+    log_.Debug("lane full, partitions paused", {{"pending", static_cast<int64_t>(unfinished)}});
+  } else if (consumer_->paused() && unfinished <= max_pending_ / 2) {
+    consumer_->ResumeAll();
+  }
+}
+
+std::chrono::milliseconds Lane::NextWait() const {
+  milliseconds wait = kIdleWait;
+  if (!retry_timers_.empty()) {
+    auto until = std::chrono::duration_cast<milliseconds>(retry_timers_.begin()->first -
+                                                          clock_->Now());
+    wait = std::clamp(until, milliseconds(0), wait);
+  }
+  if (scheduler_.ready() > 0 &&
+      sender_->in_flight() < static_cast<size_t>(settings_.options.max_in_flight)) {
+    wait = milliseconds(0);
+  }
+  return wait;
+}
+
+void Lane::PublishStatus(bool force) {
+  steady_clock::time_point now = clock_->Now();
+  std::lock_guard<std::mutex> lock(status_mutex_);
+  status_.last_tick = now;
+  if (!force && now < next_status_) {
+    return;
+  }
+  next_status_ = now + kStatusInterval;
+  std::vector<kafka::PartitionOffset> committable = tracker_.AllCommittable();
+  status_.joined = consumer_->joined();
+  status_.paused = consumer_->paused();
+  status_.partitions = consumer_->assigned();
+  status_.in_flight = static_cast<int64_t>(sender_->in_flight());
+  status_.pending = static_cast<int64_t>(tracker_.unfinished());
+  status_.waiting_retry = static_cast<int64_t>(retry_timers_.size());
+  status_.lag = consumer_->Lag(committable);
+  lane_metrics_.pending->Set(static_cast<double>(status_.pending));
+  lane_metrics_.lag->Set(static_cast<double>(status_.lag));
+  lane_metrics_.assigned_partitions->Set(static_cast<double>(status_.partitions.size()));
+}
+
+void Lane::OnAssigned(const std::vector<int32_t>& partitions) {
+  std::string list;
+  for (int32_t p : partitions) {
+    list += (list.empty() ? "" : ",") + std::to_string(p);
+  }
+  log_.Info("partitions assigned", {{"partitions", list}});
+}
+
+void Lane::OnRevoked(const std::vector<int32_t>& partitions, bool lost) {
+  std::vector<kafka::PartitionOffset> commit;
+  for (const kafka::PartitionOffset& po : tracker_.AllCommittable()) {
+    if (std::find(partitions.begin(), partitions.end(), po.partition) != partitions.end()) {
+      commit.push_back(po);
+    }
+  }
+  if (!lost) {
+    if (Status status = consumer_->CommitSync(commit); !status.ok()) {
+      log_.Warn("commit on revoke failed", {{"error", status.error().message}});
+    }
+  }
+  for (auto it = items_.begin(); it != items_.end();) {
+    Item& item = *it->second;
+    if (std::find(partitions.begin(), partitions.end(), item.partition) == partitions.end()) {
+      ++it;
+      continue;
+    }
+    if (item.in_flight) {
+      sender_->Cancel(item.id);
+    }
+    scheduler_.DropKey(item.key);
+    it = items_.erase(it);
+  }
+  for (auto it = retry_timers_.begin(); it != retry_timers_.end();) {
+    it = items_.count(it->second) ? std::next(it) : retry_timers_.erase(it);
+  }
+  for (int32_t p : partitions) {
+    tracker_.Drop(p);
+  }
+  log_.Info(lost ? "partitions lost" : "partitions revoked",
+            {{"count", static_cast<int64_t>(partitions.size())}});
+}
+
+}  // namespace anchor_events::delivery

@@ -1,0 +1,121 @@
+// A delivery lane (SPEC §6): one destination with its own consumer group, consuming the topic,
+// routing and sending events with per-key order and bounded parallelism, retrying failures and
+// committing only offsets whose records are all finished. One thread per lane.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "config/config.h"
+#include "delivery/destination.h"
+#include "delivery/http_sender.h"
+#include "delivery/key_scheduler.h"
+#include "delivery/retry_policy.h"
+#include "kafka/commit_tracker.h"
+#include "kafka/consumer.h"
+#include "ops/log.h"
+#include "ops/metrics.h"
+
+namespace anchor_events::delivery {
+
+struct LaneSettings {
+  std::string name;  // "callback-api" or the client's name; the metric label
+  config::LaneOptions options;
+  std::shared_ptr<const Destination> destination;
+  std::shared_ptr<const AddressGuard> guard;  // null: no SSRF guard
+  std::string ca_file;
+  bool verify_tls = true;
+  kafka::ConsumerOptions consumer;
+  SenderOptions sender;
+  int64_t max_event_bytes = 1 << 20;
+};
+
+// A consistent copy of a lane's state for /status and probes.
+struct LaneStatus {
+  std::string name;
+  std::string group_id;
+  bool running = false;
+  bool joined = false;
+  bool paused = false;
+  std::vector<int32_t> partitions;
+  int64_t in_flight = 0;
+  int64_t pending = 0;
+  int64_t waiting_retry = 0;
+  int64_t lag = 0;
+  int64_t delivered = 0;
+  int64_t failed = 0;
+  std::chrono::steady_clock::time_point last_tick;
+};
+
+class Lane : private kafka::RebalanceListener {
+ public:
+  Lane(LaneSettings settings, ops::Metrics* metrics, const Clock* clock);
+  ~Lane() override;
+  Lane(const Lane&) = delete;
+  Lane& operator=(const Lane&) = delete;
+
+  // Creates the consumer and starts the lane thread.
+  Status Start();
+  // Asks the lane to stop fetching, finish in-flight attempts until `deadline`, commit and
+  // leave its group. Returns at once; Join() waits.
+  void Stop(std::chrono::steady_clock::time_point deadline);
+  void Join();
+
+  const std::string& name() const { return settings_.name; }
+  const LaneSettings& settings() const { return settings_; }
+  LaneStatus Snapshot() const;
+
+ private:
+  struct Item;
+
+  void Run();
+  void PollKafka();
+  void HandleRecord(kafka::Record record);
+  void Dispatch();
+  void StartAttempt(Item& item);
+  void HandleCompleted();
+  void HandleResponse(Item& item, const HttpResponse& response);
+  void FinishItem(uint64_t id);
+  void MaybeCommit(bool force);
+  void UpdatePause();
+  void PublishStatus(bool force);
+  std::chrono::milliseconds NextWait() const;
+  void OnAssigned(const std::vector<int32_t>& partitions) override;
+  void OnRevoked(const std::vector<int32_t>& partitions, bool lost) override;
+
+  LaneSettings settings_;
+  ops::Metrics* metrics_;
+  ops::LaneMetrics lane_metrics_;
+  const Clock* clock_;
+  ops::Logger log_;
+  Backoff backoff_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<HttpSender> sender_;
+  KeyScheduler scheduler_;
+  kafka::CommitTracker tracker_;
+  std::unordered_map<uint64_t, std::unique_ptr<Item>> items_;
+  std::multimap<std::chrono::steady_clock::time_point, uint64_t> retry_timers_;
+  uint64_t next_id_ = 1;
+  size_t max_pending_;
+  std::chrono::steady_clock::time_point next_commit_;
+  std::chrono::steady_clock::time_point next_status_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+  bool draining_ = false;
+
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<int64_t> stop_deadline_ns_{0};
+  std::thread thread_;
+  mutable std::mutex status_mutex_;
+  LaneStatus status_;
+};
+
+}  // namespace anchor_events::delivery

@@ -1,0 +1,259 @@
+#include "delivery/processor.h"
+
+#include <sstream>
+
+#include "ops/log.h"
+#include "signing/signer.h"
+
+namespace anchor_events::delivery {
+namespace {
+
+constexpr std::chrono::seconds kStalledLoop{30};
+
+kafka::ConsumerOptions ConsumerFor(const config::Config& config, std::string group_id) {
+  kafka::ConsumerOptions options;
+  options.kafka = config.kafka;
+  options.group_id = std::move(group_id);
+  options.topic = config.kafka.topic;
+  options.start_offset = config.new_lane_offset;
+  return options;
+}
+
+SenderOptions SenderFor(const config::Config& config) {
+  SenderOptions options;
+  options.resolve = config.resolve;
+  return options;
+}
+
+// Everything a lane is built from, as text: equal fingerprints mean the lane can be kept.
+std::string Fingerprint(const config::Config& config, const std::string& lane_part) {
+  std::ostringstream out;
+  const config::KafkaConfig& k = config.kafka;
+  out << k.bootstrap_server << '|' << k.client_id << '|' << k.topic << '|'
+      << k.security_protocol << '|' << k.sasl_mechanism << '|' << k.sasl_username << '|'
+      << k.sasl_password << '|' << k.ssl_ca_location << '|' << k.ssl_certificate_location << '|'
+      << k.ssl_key_location << '|' << config.consumer_group_prefix << '|'
+      << static_cast<int>(config.new_lane_offset) << '|' << config.allow_private_destinations
+      << '|' << config.max_event_bytes;
+  for (const auto& [name, value] : k.properties) out << '|' << name << '=' << value;
+  for (const std::string& pin : config.resolve) out << '|' << pin;
+  out << "||" << lane_part;
+  return out.str();
+}
+
+std::string ClientPart(const config::ClientConfig& c, const std::string& seed) {
+  std::ostringstream out;
+  out << c.name << '|' << static_cast<int>(c.type) << '|' << c.callback_urls.sep6 << '|'
+      << c.callback_urls.sep24 << '|' << c.callback_urls.sep31 << '|' << c.callback_urls.sep12
+      << '|' << c.lane.retry.max_attempts << '|' << c.lane.retry.initial_backoff.count() << '|'
+      << c.lane.retry.max_backoff.count() << '|' << c.lane.max_in_flight << '|'
+      << c.lane.request_timeout.count() << '|' << c.standard_webhooks << '|' << c.ca_file << '|'
+      << seed;
+  for (const auto& d : c.domains) out << "|d:" << d;
+  for (const auto& k : c.signing_keys) out << "|k:" << k;
+  for (const auto& n : c.allowed_networks) out << "|n:" << n;
+  return out.str();
+}
+
+std::string CallbackApiPart(const config::CallbackApiConfig& c) {
+  std::ostringstream out;
+  out << c.base_url << '|' << static_cast<int>(c.auth_type) << '|' << c.secret << '|'
+      << c.api_key_http_header << '|' << c.jwt_http_header << '|' << c.jwt_expiration_ms << '|'
+      << c.check_certificate << '|' << c.ca_file << '|' << c.ssrf_guard << '|'
+      << c.lane.retry.max_attempts << '|' << c.lane.retry.initial_backoff.count() << '|'
+      << c.lane.retry.max_backoff.count() << '|' << c.lane.max_in_flight << '|'
+      << c.lane.request_timeout.count();
+  return out.str();
+}
+
+Result<std::shared_ptr<const AddressGuard>> GuardFor(bool allow_private,
+                                                     const std::vector<std::string>& networks) {
+  std::vector<Cidr> allowed;
+  for (const std::string& network : networks) {
+    Result<Cidr> cidr = ParseCidr(network);
+    if (!cidr.ok()) {
+      return cidr.error();
+    }
+    allowed.push_back(*cidr);
+  }
+  return std::make_shared<const AddressGuard>(allow_private, std::move(allowed));
+}
+
+void AppendString(std::ostringstream& out, std::string_view text) {
+  std::string escaped;
+  ops::AppendJsonEscaped(&escaped, text);
+  out << '"' << escaped << '"';
+}
+
+}  // namespace
+
+std::string CallbackApiGroupId(const std::string& prefix) { return prefix + "-callback-api"; }
+
+std::string ClientGroupId(const std::string& prefix, const std::string& client_name) {
+  return prefix + "-client-" + client_name;
+}
+
+Processor::Processor(ops::Metrics* metrics, const Clock* clock)
+    : metrics_(metrics), clock_(clock) {}
+
+Processor::~Processor() { Shutdown(clock_->Now()); }
+
+Result<std::map<std::string, std::pair<std::string, LaneSettings>>> Processor::BuildLanes(
+    const config::Config& config) const {
+  std::map<std::string, std::pair<std::string, LaneSettings>> lanes;
+  if (config.callback_api.enabled) {
+    const config::CallbackApiConfig& api = config.callback_api;
+    LaneSettings s;
+    s.name = std::string(kCallbackApiLane);
+    s.options = api.lane;
+    s.destination = std::make_shared<const BusinessDestination>(api);
+    if (api.ssrf_guard) {
+      Result<std::shared_ptr<const AddressGuard>> guard =
+          GuardFor(config.allow_private_destinations, {});
+      s.guard = *guard;
+    }
+    s.ca_file = api.ca_file;
+    s.verify_tls = api.check_certificate;
+    s.consumer = ConsumerFor(config, CallbackApiGroupId(config.consumer_group_prefix));
+    s.sender = SenderFor(config);
+    s.max_event_bytes = config.max_event_bytes;
+    lanes.emplace(s.name, std::make_pair(Fingerprint(config, CallbackApiPart(api)), s));
+  }
+  if (!config.client_callbacks_enabled) {
+    return lanes;
+  }
+  Result<signing::SigningKey> key = signing::SigningKey::FromSeed(config.signing_seed);
+  if (!key.ok()) {
+    return Error{"loading the SEP-10 signing seed failed: " + key.error().message};
+  }
+  auto shared_key = std::make_shared<const signing::SigningKey>(std::move(key).value());
+  for (const config::ClientConfig& client : config.clients) {
+    if (!client.callback_urls.Any()) {
+      continue;
+    }
+    Result<std::shared_ptr<const AddressGuard>> guard =
+        GuardFor(config.allow_private_destinations, client.allowed_networks);
+    if (!guard.ok()) {
+      return Error{"building the lane failed for client " + client.name + ": " +
+                   guard.error().message};
+    }
+    LaneSettings s;
+    s.name = client.name;
+    s.options = client.lane;
+    s.destination = std::make_shared<const ClientDestination>(client, shared_key);
+    s.guard = *guard;
+    s.ca_file = client.ca_file;
+    s.consumer = ConsumerFor(config, ClientGroupId(config.consumer_group_prefix, client.name));
+    s.sender = SenderFor(config);
+    s.max_event_bytes = config.max_event_bytes;
+    lanes.emplace(client.name,
+                  std::make_pair(Fingerprint(config, ClientPart(client, config.signing_seed)), s));
+  }
+  return lanes;
+}
+
+Status Processor::Apply(const config::Config& config) {
+  auto built = BuildLanes(config);
+  if (!built.ok()) {
+    return built.error();
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto grace = clock_->Now() + config.shutdown_grace;
+  std::vector<std::unique_ptr<Lane>> retired;
+  for (auto it = lanes_.begin(); it != lanes_.end();) {
+    auto next = built->find(it->first);
+    if (next == built->end() || next->second.first != it->second.fingerprint) {
+      it->second.lane->Stop(grace);
+      retired.push_back(std::move(it->second.lane));
+      metrics_->RemoveLane(it->first);
+      it = lanes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // A replaced lane must leave its group before its successor joins, or both would own the
+  // partitions at once.
+  for (auto& lane : retired) {
+    lane->Join();
+  }
+  Status result;
+  for (auto& [name, entry] : *built) {
+    if (lanes_.count(name)) {
+      continue;
+    }
+    auto lane = std::make_unique<Lane>(entry.second, metrics_, clock_);
+    if (Status status = lane->Start(); !status.ok()) {
+      result = Error{"starting the lane failed for " + name + ": " + status.error().message};
+      continue;
+    }
+    lanes_.emplace(name, LaneEntry{entry.first, std::move(lane)});
+  }
+  generation_.fetch_add(1);
+  metrics_->SetConfigGeneration(generation_.load());
+  return result;
+}
+
+void Processor::Shutdown(std::chrono::steady_clock::time_point deadline) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [name, entry] : lanes_) {
+    entry.lane->Stop(deadline);
+  }
+  for (auto& [name, entry] : lanes_) {
+    entry.lane->Join();
+  }
+  lanes_.clear();
+}
+
+ops::Probe Processor::Ready() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (generation_.load() == 0) {
+    return {false, "configuration not applied"};
+  }
+  for (const auto& [name, entry] : lanes_) {
+    LaneStatus status = entry.lane->Snapshot();
+    if (!status.running || !status.joined) {
+      return {false, "lane " + name + " has not joined its consumer group"};
+    }
+  }
+  return {true, std::to_string(lanes_.size()) + " lanes"};
+}
+
+ops::Probe Processor::Live() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto now = clock_->Now();
+  for (const auto& [name, entry] : lanes_) {
+    LaneStatus status = entry.lane->Snapshot();
+    if (status.running && now - status.last_tick > kStalledLoop) {
+      return {false, "lane " + name + " event loop stalled"};
+    }
+  }
+  return {true, ""};
+}
+
+std::string Processor::StatusJson() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::ostringstream out;
+  out << "{\"generation\":" << generation_.load() << ",\"lanes\":[";
+  bool first = true;
+  for (const auto& [name, entry] : lanes_) {
+    LaneStatus s = entry.lane->Snapshot();
+    out << (first ? "" : ",") << "{\"name\":";
+    first = false;
+    AppendString(out, s.name);
+    out << ",\"group_id\":";
+    AppendString(out, s.group_id);
+    out << ",\"running\":" << (s.running ? "true" : "false")
+        << ",\"joined\":" << (s.joined ? "true" : "false")
+        << ",\"paused\":" << (s.paused ? "true" : "false") << ",\"circuit\":\"closed\""
+        << ",\"partitions\":[";
+    for (size_t i = 0; i < s.partitions.size(); ++i) {
+      out << (i ? "," : "") << s.partitions[i];
+    }
+    out << "],\"in_flight\":" << s.in_flight << ",\"pending\":" << s.pending
+        << ",\"waiting_retry\":" << s.waiting_retry << ",\"lag\":" << s.lag << "}";
+  }
+  out << "]}";
+  return out.str();
+}
+
+}  // namespace anchor_events::delivery

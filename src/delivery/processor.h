@@ -1,0 +1,61 @@
+// The set of lanes built from one configuration (SPEC §6.1): the business server lane and one
+// lane per client with callback URLs. Applying a new configuration adds, removes or replaces
+// only the lanes whose settings changed.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "config/config.h"
+#include "delivery/lane.h"
+#include "ops/management_server.h"
+#include "ops/metrics.h"
+
+namespace anchor_events::delivery {
+
+// Group ids are derived from names only, so editing a client's keys or domains never moves
+// its committed offsets (SPEC §6.1).
+std::string CallbackApiGroupId(const std::string& prefix);
+std::string ClientGroupId(const std::string& prefix, const std::string& client_name);
+inline constexpr std::string_view kCallbackApiLane = "callback-api";
+
+// Thread-safe: Apply/Stop from the control thread, probes and status from server threads.
+class Processor {
+ public:
+  Processor(ops::Metrics* metrics, const Clock* clock);
+  ~Processor();
+
+  // Builds lanes for `config` and starts the new or changed ones. Nothing changes when the
+  // configuration cannot be turned into lanes (for example a bad signing seed).
+  Status Apply(const config::Config& config);
+  // Stops every lane: no more fetching, in-flight attempts finish until `deadline`, offsets
+  // are committed and groups left. Blocks until all lanes have stopped.
+  void Shutdown(std::chrono::steady_clock::time_point deadline);
+
+  int64_t generation() const { return generation_.load(); }
+  ops::Probe Ready() const;
+  ops::Probe Live() const;
+  std::string StatusJson() const;
+
+ private:
+  struct LaneEntry {
+    std::string fingerprint;
+    std::unique_ptr<Lane> lane;
+  };
+  Result<std::map<std::string, std::pair<std::string, LaneSettings>>> BuildLanes(
+      const config::Config& config) const;
+
+  ops::Metrics* metrics_;
+  const Clock* clock_;
+  mutable std::mutex mutex_;
+  std::map<std::string, LaneEntry> lanes_;
+  std::atomic<int64_t> generation_{0};
+};
+
+}  // namespace anchor_events::delivery

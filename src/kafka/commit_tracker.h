@@ -1,0 +1,50 @@
+// Which offsets are safe to commit (SPEC §6.3): per partition, the lowest record not yet
+// finished. Records finish out of order; the committed offset only moves past a record once it
+// and every record before it in the partition are finished.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <vector>
+
+namespace anchor_events::kafka {
+
+struct PartitionOffset {
+  int32_t partition;
+  int64_t offset;  // the next offset to consume, as Kafka commits it
+
+  bool operator==(const PartitionOffset&) const = default;
+};
+
+// Not thread-safe; owned by one lane thread.
+class CommitTracker {
+ public:
+  // A record was read. Offsets of one partition must be added in increasing order.
+  void Add(int32_t partition, int64_t offset);
+  // The record is delivered, dead-lettered or deliberately skipped.
+  void Finish(int32_t partition, int64_t offset);
+  // Forgets a partition (revoked); its unfinished records will be read again by the new owner.
+  void Drop(int32_t partition);
+
+  // Offsets that moved since the last call, to be committed.
+  std::vector<PartitionOffset> TakeCommittable();
+  // The committable offset of every known partition, whether it moved or not.
+  std::vector<PartitionOffset> AllCommittable() const;
+  size_t unfinished() const { return unfinished_; }
+  size_t unfinished(int32_t partition) const;
+
+ private:
+  struct PartitionState {
+    std::set<int64_t> unfinished;
+    int64_t next_offset = -1;        // one past the highest offset read
+    int64_t last_committed = -1;     // what TakeCommittable last returned
+  };
+  static int64_t Committable(const PartitionState& state);
+
+  std::map<int32_t, PartitionState> partitions_;
+  size_t unfinished_ = 0;
+};
+
+}  // namespace anchor_events::kafka

@@ -1,0 +1,314 @@
+#include "kafka/consumer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kafka/client_config.h"
+#include "ops/log.h"
+
+namespace anchor_events::kafka {
+namespace {
+
+struct ListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* list) const {
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+};
+using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
+
+std::vector<int32_t> Partitions(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<int32_t> out;
+  for (int i = 0; i < list->cnt; ++i) {
+    out.push_back(list->elems[i].partition);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) {
+  static ops::RateLimiter limiter(std::chrono::seconds(10));
+  int64_t suppressed = 0;
+  bool fatal = err == RD_KAFKA_RESP_ERR__FATAL;
+  if (fatal || limiter.Allow(&suppressed)) {
+    ops::Log().Log(fatal ? ops::LogLevel::kError : ops::LogLevel::kWarn, "kafka client error",
+                   {{"client", rd_kafka_name(rk)},
+                    {"error", std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) +
+                                  ": " + reason},
+                    {"suppressed", suppressed}});
+  }
+}
+
+Result<ConfPtr> ConsumerConf(const ConsumerOptions& options) {
+  Result<ConfPtr> conf = BaseConf(options.kafka);
+  if (!conf.ok()) {
+    return conf;
+  }
+  const std::vector<std::pair<std::string, std::string>> properties = {
+      {"group.id", options.group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset",
+       options.start_offset == config::StartOffset::kEarliest ? "earliest" : "latest"},
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      // Bounded prefetch: many lanes share one process (SPEC §9 memory targets).
+      {"queued.max.messages.kbytes", "4096"},
+      {"fetch.max.bytes", "4194304"},
+      {"enable.partition.eof", "false"},
+  };
+  for (const auto& [name, value] : properties) {
+    if (Status status = SetProperty(conf->get(), name, value); !status.ok()) {
+      return status.error();
+    }
+  }
+  if (!options.group_instance_id.empty()) {
+    if (Status status = SetProperty(conf->get(), "group.instance.id", options.group_instance_id);
+        !status.ok()) {
+      return status.error();
+    }
+  }
+  rd_kafka_conf_set_error_cb(conf->get(), ErrorCallback);
+  return conf;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& options,
+                                                   RebalanceListener* listener) {
+  Result<ConfPtr> conf = ConsumerConf(options);
+  if (!conf.ok()) {
+    return conf.error();
+  }
+  std::unique_ptr<Consumer> consumer(new Consumer());
+  consumer->listener_ = listener;
+  consumer->topic_ = options.topic;
+  consumer->group_id_ = options.group_id;
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &Consumer::RebalanceCallback);
+  rd_kafka_conf_set_opaque(conf->get(), consumer.get());
+
+  char error[512];
+  consumer->handle_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), error, sizeof(error));
+  if (consumer->handle_ == nullptr) {
+    return Error{"creating the Kafka consumer failed for group " + options.group_id + ": " + error};
+  }
+  rd_kafka_poll_set_consumer(consumer->handle_);
+  consumer->queue_ = rd_kafka_queue_get_consumer(consumer->handle_);
+
+  int fds[2];
+  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+    return Error{"creating the wakeup pipe failed for group " + options.group_id};
+  }
+  consumer->wakeup_read_fd_ = fds[0];
+  consumer->wakeup_write_fd_ = fds[1];
+  static const char kWake = 1;
+  rd_kafka_queue_io_event_enable(consumer->queue_, consumer->wakeup_write_fd_, &kWake, 1);
+
+  ListPtr topics(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), options.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  if (rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer->handle_, topics.get()); err) {
+    return Error{"subscribing failed for group " + options.group_id + ": " +
+                 rd_kafka_err2str(err)};
+  }
+  return consumer;
+}
+
+Consumer::~Consumer() {
+  Close();
+  if (queue_ != nullptr) {
+    rd_kafka_queue_destroy(queue_);
+  }
+  if (handle_ != nullptr) {
+    rd_kafka_destroy(handle_);
+  }
+  if (wakeup_read_fd_ >= 0) {
+    close(wakeup_read_fd_);
+    close(wakeup_write_fd_);
+  }
+}
+
+void Consumer::RebalanceCallback(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
+                                 rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  static_cast<Consumer*>(opaque)->OnRebalance(err, partitions);
+}
+
+void Consumer::OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
+  bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(handle_), "COOPERATIVE") == 0;
+  std::vector<int32_t> changed = Partitions(partitions);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (paused_) {
+      // New partitions join a paused lane paused, so the bound holds.
+      rd_kafka_pause_partitions(handle_, partitions);
+    }
+    rd_kafka_error_t* error = nullptr;
+    if (cooperative) {
+      error = rd_kafka_incremental_assign(handle_, partitions);
+    } else {
+      rd_kafka_assign(handle_, partitions);
+    }
+    if (error != nullptr) {
+      ops::Log().Error("partition assignment failed",
+                       {{"group", group_id_}, {"error", rd_kafka_error_string(error)}});
+      rd_kafka_error_destroy(error);
+    }
+    for (int32_t p : changed) {
+      assigned_.push_back(p);
+    }
+    std::sort(assigned_.begin(), assigned_.end());
+    joined_ = true;
+    listener_->OnAssigned(changed);
+    return;
+  }
+  bool lost = rd_kafka_assignment_lost(handle_) != 0;
+  listener_->OnRevoked(changed, lost);
+  if (cooperative) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(handle_, partitions)) {
+      rd_kafka_error_destroy(error);
+    }
+  } else {
+    rd_kafka_assign(handle_, nullptr);
+  }
+  for (int32_t p : changed) {
+    assigned_.erase(std::remove(assigned_.begin(), assigned_.end(), p), assigned_.end());
+  }
+  joined_ = true;
+}
+
+std::optional<Record> Consumer::Poll(int timeout_ms) {
+  rd_kafka_message_t* message = rd_kafka_consumer_poll(handle_, timeout_ms);
+  if (message == nullptr) {
+    return std::nullopt;
+  }
+  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
+      message, rd_kafka_message_destroy);
+  if (message->err) {
+    static ops::RateLimiter limiter(std::chrono::seconds(10));
+    int64_t suppressed = 0;
+    if (limiter.Allow(&suppressed)) {
+      ops::Log().Warn("kafka consume error", {{"group", group_id_},
+                                              {"error", rd_kafka_message_errstr(message)},
+                                              {"suppressed", suppressed}});
+    }
+    return std::nullopt;
+  }
+  Record record;
+  record.partition = message->partition;
+  record.offset = message->offset;
+  rd_kafka_timestamp_type_t type;
+  record.timestamp_ms = rd_kafka_message_timestamp(message, &type);
+  if (message->key != nullptr) {
+    record.has_key = true;
+    record.key.assign(static_cast<const char*>(message->key), message->key_len);
+  }
+  if (message->payload != nullptr) {
+    record.value.assign(static_cast<const char*>(message->payload), message->len);
+  }
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      record.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size)
+                                              : std::string());
+    }
+  }
+  return record;
+}
+
+void Consumer::DrainWakeups() {
+  char buffer[64];
+  while (read(wakeup_read_fd_, buffer, sizeof(buffer)) > 0) {
+  }
+}
+
+rd_kafka_topic_partition_list_t* Consumer::AssignedList() const {
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size()));
+  for (int32_t p : assigned_) {
+    rd_kafka_topic_partition_list_add(list, topic_.c_str(), p);
+  }
+  return list;
+}
+
+void Consumer::PauseAll() {
+  if (paused_) {
+    return;
+  }
+  paused_ = true;
+  ListPtr list(AssignedList());
+  rd_kafka_pause_partitions(handle_, list.get());
+}
+
+void Consumer::ResumeAll() {
+  if (!paused_) {
+    return;
+  }
+  paused_ = false;
+  ListPtr list(AssignedList());
+  rd_kafka_resume_partitions(handle_, list.get());
+}
+
+namespace {
+
+ListPtr OffsetList(const std::string& topic, const std::vector<PartitionOffset>& offsets) {
+  ListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const PartitionOffset& po : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), po.partition)->offset = po.offset;
+  }
+  return list;
+}
+
+}  // namespace
+
+void Consumer::CommitAsync(const std::vector<PartitionOffset>& offsets) {
+  if (offsets.empty() || closed_) {
+    return;
+  }
+  ListPtr list = OffsetList(topic_, offsets);
+  rd_kafka_commit(handle_, list.get(), 1);
+}
+
+Status Consumer::CommitSync(const std::vector<PartitionOffset>& offsets) {
+  if (offsets.empty() || closed_) {
+    return {};
+  }
+  ListPtr list = OffsetList(topic_, offsets);
+  if (rd_kafka_resp_err_t err = rd_kafka_commit(handle_, list.get(), 0); err) {
+    return Error{"committing offsets failed for group " + group_id_ + ": " +
+                 rd_kafka_err2str(err)};
+  }
+  return {};
+}
+
+int64_t Consumer::Lag(const std::vector<PartitionOffset>& committable) const {
+  int64_t lag = 0;
+  for (int32_t p : assigned_) {
+    int64_t low = 0;
+    int64_t high = 0;
+    if (rd_kafka_get_watermark_offsets(handle_, topic_.c_str(), p, &low, &high) != 0 || high < 0) {
+      continue;
+    }
+    int64_t position = low;
+    for (const PartitionOffset& po : committable) {
+      if (po.partition == p && po.offset >= 0) {
+        position = po.offset;
+      }
+    }
+    lag += std::max<int64_t>(0, high - position);
+  }
+  return lag;
+}
+
+void Consumer::Close() {
+  if (closed_ || handle_ == nullptr) {
+    return;
+  }
+  closed_ = true;
+  rd_kafka_consumer_close(handle_);
+}
+
+}  // namespace anchor_events::kafka

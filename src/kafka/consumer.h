@@ -1,0 +1,101 @@
+// One lane's Kafka consumer (SPEC §6.1, §6.3): its own consumer group, manual offset commits,
+// cooperative-sticky rebalancing, pause/resume, and a file descriptor that becomes readable
+// when there is something to poll, so the lane can wait on Kafka and HTTP at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+#include "base/result.h"
+#include "config/config.h"
+#include "kafka/commit_tracker.h"
+
+namespace anchor_events::kafka {
+
+// One record, copied out of librdkafka's buffers so they are not pinned while it waits.
+struct Record {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = -1;  // the record's timestamp, -1 when absent
+  std::string key;
+  std::string value;
+  bool has_key = false;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Told about partition changes, from inside Consumer::Poll on the lane thread.
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  virtual void OnAssigned(const std::vector<int32_t>& partitions) = 0;
+  // Called before the partitions are given up: commit what is finished, drop the rest.
+  virtual void OnRevoked(const std::vector<int32_t>& partitions, bool lost) = 0;
+};
+
+struct ConsumerOptions {
+  config::KafkaConfig kafka;
+  std::string group_id;
+  std::string topic;
+  config::StartOffset start_offset = config::StartOffset::kLatest;
+  std::string group_instance_id;  // static membership when not empty
+};
+
+// Used by one lane thread; not thread-safe.
+class Consumer {
+ public:
+  static Result<std::unique_ptr<Consumer>> Create(const ConsumerOptions& options,
+                                                  RebalanceListener* listener);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  // Returns a record, or nothing when none is ready within timeout_ms. Serves rebalances
+  // and errors. Transient broker errors are logged, not returned.
+  std::optional<Record> Poll(int timeout_ms);
+
+  // Readable when Poll has work; the lane clears it with DrainWakeups().
+  int wakeup_fd() const { return wakeup_read_fd_; }
+  void DrainWakeups();
+
+  void PauseAll();
+  void ResumeAll();
+  bool paused() const { return paused_; }
+
+  // Commits asynchronously; failures are logged and retried by the next commit.
+  void CommitAsync(const std::vector<PartitionOffset>& offsets);
+  Status CommitSync(const std::vector<PartitionOffset>& offsets);
+
+  // Records between `committable` and each partition's high watermark (cached, no broker call).
+  int64_t Lag(const std::vector<PartitionOffset>& committable) const;
+
+  const std::vector<int32_t>& assigned() const { return assigned_; }
+  bool joined() const { return joined_; }
+  // Leaves the group. Idempotent.
+  void Close();
+
+ private:
+  Consumer() = default;
+  static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  void OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+  rd_kafka_topic_partition_list_t* AssignedList() const;
+
+  rd_kafka_t* handle_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;
+  RebalanceListener* listener_ = nullptr;
+  std::string topic_;
+  std::string group_id_;
+  std::vector<int32_t> assigned_;
+  bool paused_ = false;
+  bool joined_ = false;
+  bool closed_ = false;
+  int wakeup_read_fd_ = -1;
+  int wakeup_write_fd_ = -1;
+};
+
+}  // namespace anchor_events::kafka

@@ -1,1 +1,51 @@
-int main() { return 0; }
+// anchor-events: Anchor Platform events from Kafka to signed HTTP callbacks.
+#include <cstdio>
+#include <string>
+
+#include "app/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: anchor-events <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run [--config FILE]           run the event processor\n"
+    "  check-config [--config FILE]  validate the configuration and exit\n"
+    "  sign --url URL --timestamp T --body-file F\n"
+    "                                print the Signature header for a callback body, signed\n"
+    "                                with the seed in SECRET_SEP10_SIGNING_SEED(_FILE)\n"
+    "  verify --account G... --url URL --header 'Signature: ...' --body-file F [--now T]\n"
+    "         [--max-age SECONDS]    check a callback's Signature header (exit 0 when valid)\n"
+    "  demo [--events DIR]           run the whole path on an embedded broker and exit\n"
+    "  version                       print the version\n"
+    "\n"
+    "The configuration file may also be named by STELLAR_ANCHOR_CONFIG; environment variables\n"
+    "override it. See the README for every setting.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace anchor_events::app;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  std::string command = argv[1];
+  Argv args(argv + 2, argv + argc);
+  if (command == "run") return RunCommand(args);
+  if (command == "check-config") return CheckConfigCommand(args);
+  if (command == "sign") return SignCommand(args);
+  if (command == "verify") return VerifyCommand(args);
+  if (command == "demo") return DemoCommand(args);
+  if (command == "version" || command == "--version") {
+    std::puts("anchor-events " ANCHOR_EVENTS_VERSION);
+    return kExitOk;
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  std::fprintf(stderr, "anchor-events: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return kExitUsage;
+}

@@ -11,11 +11,11 @@ namespace anchor_events::event {
 
 // Why an event is not sent to a client lane; each has a metric label (SkipReasonLabel).
 enum class SkipReason {
-  kNone,             // routed: send it
-  kUnattributed,     // the event names no client at all
-  kOtherClient,      // it belongs to another client
-  kNoCallbackUrl,    // the client has no URL for that SEP
-  kNotForClients,    // quotes are not sent to clients
+  kNone,           // routed: send it
+  kUnattributed,   // the event names no client at all
+  kOtherClient,    // it belongs to another client
+  kNoCallbackUrl,  // the client has no URL for that SEP
+  kNotForClients,  // quotes are not sent to clients
 };
 
 struct Route {
@@ -23,11 +23,20 @@ struct Route {
   std::string url;  // set when skip == kNone
 };
 
-// True when the event's transaction names this client: client_name == name, or
-// (non-custodial) client_domain is one of the client's domains.
+// True when the event names this client: its client_name equals the client's name, or, when
+// the event has no client_name, the client is non-custodial and the event's client_domain is one
+// of its domains (compared ignoring ASCII case, as host names are). A client_name naming another
+// client wins over a matching domain, so one wallet's transaction never reaches another wallet.
 bool BelongsTo(const Event& event, const config::ClientConfig& client);
 
-// Routes an event to a client lane. Customers (SEP-12) are routed only when attributed.
+// Routes an event to a client lane, checking in this order: quotes are not for clients; an event
+// with neither client_name nor client_domain is unattributed; one that does not belong to this
+// client is another client's; then the URL by protocol (transaction sep 6/24/31, customer_updated
+// -> sep12) must be configured.
+//
+// Customers (SEP-12) are routed only when attributed. The Platform's customer objects carry no
+// client fields, so its customer_updated events are unattributed and go to no wallet; a customer
+// object that does carry client_name/client_domain is attributed like a transaction.
 Route RouteToClient(const Event& event, const config::ClientConfig& client);
 
 std::string_view SkipReasonLabel(SkipReason reason);

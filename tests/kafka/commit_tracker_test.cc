@@ -1,0 +1,53 @@
+#include "kafka/commit_tracker.h"
+
+#include <gtest/gtest.h>
+
+namespace anchor_events::kafka {
+namespace {
+
+TEST(CommitTrackerTest, CommitsOnlyPastRecordsThatAreAllFinished) {
+  CommitTracker tracker;
+  for (int64_t offset = 10; offset < 15; ++offset) {
+    tracker.Add(0, offset);
+  }
+
+  tracker.Finish(0, 11);
+  tracker.Finish(0, 12);
+  EXPECT_EQ(tracker.TakeCommittable(), (std::vector<PartitionOffset>{{0, 10}}));
+
+  tracker.Finish(0, 10);
+  EXPECT_EQ(tracker.TakeCommittable(), (std::vector<PartitionOffset>{{0, 13}}));
+
+  tracker.Finish(0, 13);
+  tracker.Finish(0, 14);
+  EXPECT_EQ(tracker.TakeCommittable(), (std::vector<PartitionOffset>{{0, 15}}));
+  EXPECT_TRUE(tracker.TakeCommittable().empty());
+  EXPECT_EQ(tracker.unfinished(), 0u);
+}
+
+TEST(CommitTrackerTest, PartitionsAdvanceIndependently) {
+  CommitTracker tracker;
+  tracker.Add(0, 0);
+  tracker.Add(1, 0);
+  tracker.Add(1, 1);
+
+  tracker.Finish(1, 0);
+  tracker.Finish(1, 1);
+
+  EXPECT_EQ(tracker.TakeCommittable(), (std::vector<PartitionOffset>{{0, 0}, {1, 2}}));
+  EXPECT_EQ(tracker.unfinished(0), 1u);
+}
+
+TEST(CommitTrackerTest, DroppedPartitionIsForgotten) {
+  CommitTracker tracker;
+  tracker.Add(3, 5);
+  tracker.Add(3, 6);
+
+  tracker.Drop(3);
+
+  EXPECT_EQ(tracker.unfinished(), 0u);
+  EXPECT_TRUE(tracker.AllCommittable().empty());
+}
+
+}  // namespace
+}  // namespace anchor_events::kafka

@@ -1,6 +1,7 @@
 // The clock seen by retry scheduling and signing; tests replace it with a manual one.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -18,23 +19,25 @@ class Clock {
   static const Clock& Real();
 };
 
-// A clock that moves only when told to. Not thread-safe.
+// A clock that moves only when told to. Thread-safe: a test thread advances it while the
+// code under test reads it.
 class ManualClock : public Clock {
  public:
   explicit ManualClock(std::chrono::system_clock::time_point wall_start =
                            std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)))
-      : wall_(wall_start) {}
+      : wall_start_(wall_start) {}
 
-  std::chrono::steady_clock::time_point Now() const override { return steady_; }
-  std::chrono::system_clock::time_point WallNow() const override { return wall_; }
-  void Advance(std::chrono::milliseconds by) {
-    steady_ += by;
-    wall_ += by;
+  std::chrono::steady_clock::time_point Now() const override {
+    return std::chrono::steady_clock::time_point(std::chrono::milliseconds(elapsed_ms_.load()));
   }
+  std::chrono::system_clock::time_point WallNow() const override {
+    return wall_start_ + std::chrono::milliseconds(elapsed_ms_.load());
+  }
+  void Advance(std::chrono::milliseconds by) { elapsed_ms_.fetch_add(by.count()); }
 
  private:
-  std::chrono::steady_clock::time_point steady_{};
-  std::chrono::system_clock::time_point wall_;
+  std::chrono::system_clock::time_point wall_start_;
+  std::atomic<int64_t> elapsed_ms_{0};
 };
 
 inline int64_t UnixSeconds(std::chrono::system_clock::time_point t) {

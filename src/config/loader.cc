@@ -1,1 +1,168 @@
-// placeholder
+// Load(): defaults, then the YAML file, then the environment; clients; cross-setting rules.
+// Every problem is collected before anything is returned.
+#include "config/loader.h"
+
+#include <filesystem>
+
+#include <unistd.h>
+
+#include "config/clients_parse.h"
+#include "config/resolve.h"
+#include "config/schema.h"
+#include "config/sources.h"
+#include "config/validate.h"
+#include "config/yaml_util.h"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration)
+
+namespace anchor_events::config {
+namespace {
+
+std::string TextOf(const ResolvedSettings& resolved, std::string_view path) {
+  const Resolved* found = resolved.TryFind(path);
+  return found != nullptr ? std::get<std::string>(found->value) : SettingAt(path).default_text;
+}
+
+// Where the clients come from, after precedence (SPEC §7.3).
+struct ClientsSource {
+  std::string type;
+  std::string value;
+  const Resolved* value_setting;
+  const Resolved* items_setting;
+};
+
+bool CheckClientsSource(const ClientsSource& source, std::vector<std::string>* problems) {
+  size_t before = problems->size();
+  if (source.items_setting != nullptr && source.type != "inline") {
+    problems->push_back("invalid setting for " + source.items_setting->entry->where +
+                        ": clients.items is only read when clients.type is inline, but it is " +
+                        source.type);
+  }
+  if (!source.value.empty() && source.type == "inline") {
+    problems->push_back("invalid setting for " + source.value_setting->entry->where +
+                        ": clients.value is not read when clients.type is inline; hint: write "
+                        "the clients under clients.items");
+  }
+  return problems->size() == before;
+}
+
+std::vector<ClientConfig> ReadClients(const ClientsSource& source, const std::string& config_path,
+                                      const LaneOptions& defaults, LoadedConfig* loaded,
+                                      std::string* base_dir, std::vector<std::string>* problems) {
+  if (source.type == "inline") {
+    if (source.items_setting == nullptr) {
+      return {};
+    }
+    *base_dir = source.items_setting->entry->base_dir;
+    return ParseClientItems(source.items_setting->entry->node, "clients.items", config_path,
+                            defaults, problems);
+  }
+  if (source.value.empty()) {
+    return {};
+  }
+  std::string name = source.value_setting->entry->level == Level::kEnv
+                         ? source.value_setting->entry->where
+                         : "clients.value";
+  std::string text = source.value;
+  if (source.type == "file") {
+    name = AbsolutePath(source.value, source.value_setting->entry->base_dir);
+    loaded->watched_files.push_back(name);
+    *base_dir = DirectoryOf(name);
+    Result<std::string> read = ReadTextFile(name, "clients file");
+    if (!read.ok()) {
+      problems->push_back(read.error().message);
+      return {};
+    }
+    text = std::move(read).value();
+  }
+  Result<std::vector<ClientConfig>> clients = ParseClients(text, name, defaults, problems);
+  return clients.ok() ? std::move(clients).value() : std::vector<ClientConfig>();
+}
+
+// A client's CA bundle is resolved like the file that names it, and must be readable.
+void ResolveClientFiles(const std::string& base_dir, std::vector<ClientConfig>* clients,
+                        std::vector<std::string>* problems) {
+  for (ClientConfig& client : *clients) {
+    if (client.ca_file.empty()) {
+      continue;
+    }
+    client.ca_file = AbsolutePath(client.ca_file, base_dir);
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(client.ca_file, error) ||
+        access(client.ca_file.c_str(), R_OK) != 0) {
+      problems->push_back("invalid ca_file for client '" + client.name + "': cannot read file " +
+                          client.ca_file);
+    }
+  }
+}
+
+void LoadClients(const ResolvedSettings& resolved, const std::string& config_path,
+                 LoadedConfig* loaded, std::vector<std::string>* problems) {
+  if (resolved.Failed("clients.type") || resolved.Failed("clients.value") ||
+      resolved.Failed("clients.items")) {
+    return;
+  }
+  ClientsSource source{TextOf(resolved, "clients.type"), TextOf(resolved, "clients.value"),
+                       resolved.TryFind("clients.value"), resolved.TryFind("clients.items")};
+  if (!CheckClientsSource(source, problems)) {
+    return;
+  }
+  std::string base_dir;
+  std::vector<ClientConfig> clients = ReadClients(
+      source, config_path, loaded->config.client_lane_defaults, loaded, &base_dir, problems);
+  ResolveClientFiles(base_dir, &clients, problems);
+  loaded->config.clients = std::move(clients);
+}
+
+}  // namespace
+
+std::string ConfigErrors::Joined() const {
+  std::string text = "invalid configuration:";
+  for (const std::string& problem : problems) {
+    text += "\n  - " + problem;
+  }
+  return text;
+}
+
+Result<LoadedConfig> Load(const LoadInput& input, ConfigErrors* errors) {
+  std::vector<std::string> problems;
+  std::vector<Entry> entries;
+  if (!input.config_path.empty()) {
+    ReadConfigFile(input.config_path, &entries, &problems);
+  }
+  ReadEnvironment(input.env, &entries, &problems);
+  ResolvedSettings resolved(entries, &problems);
+
+  LoadedConfig loaded;
+  ApplyDefaults(&loaded.config);
+  resolved.ApplyTo(&loaded.config);
+  LoadClients(resolved, input.config_path, &loaded, &problems);
+  ValidateConfig(loaded.config, resolved, &problems);
+  for (std::string& file : resolved.SecretFiles()) {
+    loaded.watched_files.push_back(std::move(file));
+  }
+
+  if (!problems.empty()) {
+    ConfigErrors collected{std::move(problems)};
+    Error error{collected.Joined()};
+    if (errors != nullptr) {
+      *errors = std::move(collected);
+    }
+    return error;
+  }
+  return loaded;
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string text(*entry);
+    size_t equals = text.find('=');
+    if (equals != std::string::npos) {
+      env.emplace(text.substr(0, equals), text.substr(equals + 1));
+    }
+  }
+  return env;
+}
+
+}  // namespace anchor_events::config

@@ -182,6 +182,9 @@ struct HttpSender::Impl {
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &response.status);
     response.duration = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t->start);
+    long connects = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
+    response.new_connection = connects > 0;
     response.location = t->location;
     response.retry_after = ParseRetryAfter(t->retry_after, std::chrono::system_clock::now());
     if (!t->blocked.empty()) {

@@ -39,6 +39,7 @@ struct HttpResponse {
   std::string location;   // Location header of a 3xx, for the log
   std::optional<std::chrono::milliseconds> retry_after;
   std::chrono::microseconds duration{0};
+  bool new_connection = false;  // false when a kept-alive connection was reused
 
   // "2xx".."5xx", "error" or "blocked", for metrics.
   std::string StatusClass() const;

@@ -138,9 +138,8 @@ void Lane::HandleRecord(kafka::Record record) {
   if (const auto* poison = std::get_if<event::Poison>(&parsed)) {
     std::string reason(event::PoisonReasonLabel(poison->reason));
     metrics_->CountPoison(settings_.name, reason);
-    static ops::RateLimiter limiter(std::chrono::seconds(5));
     int64_t suppressed = 0;
-    if (limiter.Allow(&suppressed)) {
+    if (poison_log_limiter_.Allow(&suppressed)) {
       log_.Warn("poison record skipped", {{"partition", record.partition},
                                           {"offset", record.offset},
                                           {"reason", reason},
@@ -249,9 +248,8 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
     milliseconds delay = backoff_.Delay(item.attempts, response.retry_after);
     retry_timers_.emplace(clock_->Now() + delay, item.id);
     lane_metrics_.retries->Increment();
-    static ops::RateLimiter limiter(std::chrono::seconds(5));
     int64_t suppressed = 0;
-    if (limiter.Allow(&suppressed)) {
+    if (retry_log_limiter_.Allow(&suppressed)) {
       log_.Warn("delivery attempt failed, will retry",
                 {{"partition", item.partition}, {"offset", item.offset},
                  {"event_id", item.prepared->event_id}, {"attempt", item.attempts},

@@ -113,6 +113,8 @@ class Lane : private kafka::RebalanceListener {
 
   std::atomic<bool> stop_requested_{false};
   std::atomic<int64_t> stop_deadline_ns_{0};
+  ops::RateLimiter poison_log_limiter_{std::chrono::seconds(5)};
+  ops::RateLimiter retry_log_limiter_{std::chrono::seconds(5)};
   std::thread thread_;
   mutable std::mutex status_mutex_;
   LaneStatus status_;

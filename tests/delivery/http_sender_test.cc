@@ -169,16 +169,22 @@ TEST_F(HttpSenderTest, GuardAppliesToPinnedNames) {
             "wallet.example:" + std::to_string(receiver_.port()));
 }
 
-TEST_F(HttpSenderTest, ReusesConnections) {
+TEST_F(HttpSenderTest, KeepsConnectionsAlive) {
   HttpSender sender({});
+  std::vector<std::pair<uint64_t, HttpResponse>> done;
   for (uint64_t i = 0; i < 20; ++i) {
     sender.Start(i, Post("/"));
     while (sender.in_flight() > 0) {
       sender.Wait(milliseconds(50), -1);
     }
+    for (auto& completed : sender.TakeCompleted()) done.push_back(completed);
   }
 
-  EXPECT_EQ(sender.TakeCompleted().size(), 20u);
+  ASSERT_EQ(done.size(), 20u);
+  EXPECT_TRUE(done.front().second.new_connection);
+  for (size_t i = 1; i < done.size(); ++i) {
+    EXPECT_FALSE(done[i].second.new_connection) << i;
+  }
   EXPECT_EQ(receiver_.Requests().size(), 20u);
 }
 

@@ -2,8 +2,8 @@
 
 namespace anchor_events::app {
 
-Result<Args> Args::Parse(const std::vector<std::string>& argv,
-                         const std::set<std::string>& options, const std::set<std::string>& flags) {
+Result<Args> Args::Parse(const std::vector<std::string>& argv, const std::set<std::string>& options,
+                         const std::set<std::string>& flags) {
   Args args;
   for (size_t i = 0; i < argv.size(); ++i) {
     std::string name = argv[i];

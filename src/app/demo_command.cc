@@ -1,11 +1,11 @@
 // `anchor-events demo`: the whole path on loopback. An embedded Kafka broker, the processor,
 // a business server and two wallets that verify what they receive, and the sample events.
-#include <signal.h>
-
 #include <cstdio>
 #include <map>
 #include <set>
 #include <thread>
+
+#include <signal.h>
 
 #include "app/commands.h"
 #include "app/demo_events.h"
@@ -38,13 +38,14 @@ std::string ClientsYaml(const DemoPorts& ports) {
   std::string b = "http://wallet-b.example:" + std::to_string(ports.wallet_b);
   return "items:\n"
          "  - name: wallet-a\n    type: noncustodial\n    domains: [wallet-a.example]\n"
-         "    callback_urls:\n      sep6: " + a + "/callbacks/sep6\n      sep24: " + a +
-         "/callbacks/sep24\n      sep31: " + a + "/callbacks/sep31\n      sep12: " + a +
+         "    callback_urls:\n      sep6: " +
+         a + "/callbacks/sep6\n      sep24: " + a + "/callbacks/sep24\n      sep31: " + a +
+         "/callbacks/sep31\n      sep12: " + a +
          "/callbacks/sep12\n"
          "  - name: wallet-b\n    type: custodial\n"
          "    signing_keys: [GA6UAF6D5BBYSWUSW4FKOTI3P26JZGBMZ4XMJFUMYDGVL4JK6RTAZGXX]\n"
-         "    callback_urls:\n      sep6: " + b + "/hooks/sep6\n      sep31: " + b +
-         "/hooks/sep31\n";
+         "    callback_urls:\n      sep6: " +
+         b + "/hooks/sep6\n      sep31: " + b + "/hooks/sep31\n";
 }
 
 std::map<std::string, std::string> DemoEnvironment(const std::string& bootstrap,
@@ -65,9 +66,9 @@ std::map<std::string, std::string> DemoEnvironment(const std::string& bootstrap,
       {"EVENT_PROCESSOR_MANAGEMENT_SERVER_PORT", "0"},
       {"EVENT_PROCESSOR_MANAGEMENT_SERVER_ADDRESS", "127.0.0.1"},
       {"EVENT_PROCESSOR_LOG_LEVEL", "warn"},
-      {"EVENT_PROCESSOR_RESOLVE", "wallet-a.example:" + std::to_string(ports.wallet_a) +
-                                      ":127.0.0.1,wallet-b.example:" +
-                                      std::to_string(ports.wallet_b) + ":127.0.0.1"},
+      {"EVENT_PROCESSOR_RESOLVE",
+       "wallet-a.example:" + std::to_string(ports.wallet_a) +
+           ":127.0.0.1,wallet-b.example:" + std::to_string(ports.wallet_b) + ":127.0.0.1"},
   };
 }
 
@@ -145,16 +146,16 @@ int DemoCommand(const Argv& argv) {
 
   auto broker = kafka::EmbeddedBroker::Start();
   if (!broker.ok() || !(*broker)->CreateTopic(kTopic, 1).ok()) {
-    std::fprintf(stderr, "demo: %s\n", broker.ok() ? "topic creation failed"
-                                                   : broker.error().message.c_str());
+    std::fprintf(stderr, "demo: %s\n",
+                 broker.ok() ? "topic creation failed" : broker.error().message.c_str());
     return kExitFailed;
   }
   DemoPorts ports{*ops::PickFreePort("127.0.0.1"), *ops::PickFreePort("127.0.0.1"),
                   *ops::PickFreePort("127.0.0.1")};
   std::string account = signing::SigningKey::FromSeed(kDemoSeed)->AccountId();
   std::vector<std::unique_ptr<DemoReceiver>> receivers;
-  receivers.push_back(std::make_unique<DemoReceiver>(
-      ReceiverOptions{"business", "", "", kDemoJwtSecret}));
+  receivers.push_back(
+      std::make_unique<DemoReceiver>(ReceiverOptions{"business", "", "", kDemoJwtSecret}));
   receivers.push_back(std::make_unique<DemoReceiver>(ReceiverOptions{
       "wallet-a", account, "wallet-a.example:" + std::to_string(ports.wallet_a), ""}));
   receivers.push_back(std::make_unique<DemoReceiver>(ReceiverOptions{
@@ -178,10 +179,11 @@ int DemoCommand(const Argv& argv) {
   std::vector<std::string> records = DemoRecords();
   std::map<std::string, size_t> expected = Expected(records, loaded->config);
 
-  std::printf("anchor-events demo\n  embedded Kafka broker at %s, topic %s\n"
-              "  anchor signing account %s\n  business server, wallet-a and wallet-b on "
-              "127.0.0.1, each verifying what it receives\n\n",
-              (*broker)->bootstrap_servers().c_str(), kTopic, account.c_str());
+  std::printf(
+      "anchor-events demo\n  embedded Kafka broker at %s, topic %s\n"
+      "  anchor signing account %s\n  business server, wallet-a and wallet-b on "
+      "127.0.0.1, each verifying what it receives\n\n",
+      (*broker)->bootstrap_servers().c_str(), kTopic, account.c_str());
   Service service(loaded.value(), input);
   if (Status status = service.Start(); !status.ok()) {
     std::fprintf(stderr, "demo: %s\n", status.error().message.c_str());
@@ -201,7 +203,8 @@ int DemoCommand(const Argv& argv) {
     return kExitFailed;
   }
   for (const std::string& record : records) {
-    if (Status status = (*producer)->ProduceSync({kTopic, std::nullopt, record, {}}); !status.ok()) {
+    if (Status status = (*producer)->ProduceSync({kTopic, std::nullopt, record, {}});
+        !status.ok()) {
       std::fprintf(stderr, "demo: %s\n", status.error().message.c_str());
       return kExitFailed;
     }

@@ -36,8 +36,7 @@ Status VerifyHs256(const std::string& token, const std::string& secret, int64_t 
     return Error{"not a compact JWT"};
   }
   std::string signing_input = token.substr(0, second);
-  std::string expected =
-      signing::Base64UrlEncode(signing::HmacSha256(secret, signing_input));
+  std::string expected = signing::Base64UrlEncode(signing::HmacSha256(secret, signing_input));
   if (expected != token.substr(second + 1)) {
     return Error{"JWT signature does not match"};
   }
@@ -69,8 +68,7 @@ void DemoReceiver::OnReceive(std::function<void(const ReceivedCallback&)> callba
 }
 
 ReceivedCallback DemoReceiver::Check(const std::string& path, const std::string& body,
-                                     const std::string& signature,
-                                     const std::string& authorization,
+                                     const std::string& signature, const std::string& authorization,
                                      const std::string& event_id) const {
   ReceivedCallback r{options_.name, path, body, event_id, false, ""};
   int64_t now = UnixSeconds(std::chrono::system_clock::now());
@@ -80,8 +78,8 @@ ReceivedCallback DemoReceiver::Check(const std::string& path, const std::string&
                  ? VerifyHs256(authorization.substr(7), options_.jwt_secret, now)
                  : Status(Error{"no bearer token"});
   } else {
-    status = signing::VerifySignatureHeader(signature, options_.account_id,
-                                            options_.signature_host, body, now);
+    status = signing::VerifySignatureHeader(signature, options_.account_id, options_.signature_host,
+                                            body, now);
   }
   r.verified = status.ok();
   if (!status.ok()) {

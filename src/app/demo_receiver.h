@@ -23,9 +23,9 @@ struct ReceivedCallback {
 
 struct ReceiverOptions {
   std::string name;
-  std::string account_id;   // wallet: the anchor's G... account
+  std::string account_id;      // wallet: the anchor's G... account
   std::string signature_host;  // wallet: host[:port] the URL was written with
-  std::string jwt_secret;   // business server
+  std::string jwt_secret;      // business server
 };
 
 // Thread-safe. Listens on 127.0.0.1 only.

@@ -1,10 +1,10 @@
 // `anchor-events run`: the service, until SIGTERM or SIGINT.
-#include <signal.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <thread>
+
+#include <signal.h>
+#include <unistd.h>
 
 #include "app/args.h"
 #include "app/commands.h"

@@ -37,8 +37,9 @@ Status Service::Start() {
   }
   metrics_.CountReload(true);
   watched_fingerprint_ = Fingerprint();
-  ops::Log().Info("configuration loaded", {{"generation", processor_->generation()},
-                                           {"clients", static_cast<int64_t>(config.clients.size())}});
+  ops::Log().Info("configuration loaded",
+                  {{"generation", processor_->generation()},
+                   {"clients", static_cast<int64_t>(config.clients.size())}});
   return {};
 }
 
@@ -83,8 +84,8 @@ void Service::Reload(const std::string& why) {
   loaded_ = std::move(loaded).value();
   watched_fingerprint_ = Fingerprint();
   metrics_.CountReload(true);
-  ops::Log().Info("configuration reloaded", {{"reason", why},
-                                             {"generation", processor_->generation()}});
+  ops::Log().Info("configuration reloaded",
+                  {{"reason", why}, {"generation", processor_->generation()}});
 }
 
 void Service::Shutdown() {

@@ -18,7 +18,8 @@ int Usage(const std::string& command, const Error& error) {
 }
 
 std::optional<int64_t> ParseInt(const std::string& text) {
-  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
     return std::nullopt;
   }
   return std::stoll(text);
@@ -132,8 +133,7 @@ int VerifyCommand(const Argv& argv) {
     std::printf("invalid: %s\n", status.error().message.c_str());
     return kExitFailed;
   }
-  std::printf("valid: signed by %s for host %s\n", account->c_str(),
-              url->SignatureHost().c_str());
+  std::printf("valid: signed by %s for host %s\n", account->c_str(), url->SignatureHost().c_str());
   return kExitOk;
 }
 

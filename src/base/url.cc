@@ -95,9 +95,7 @@ Status ParseAuthority(std::string_view text, std::string_view authority, Url* ur
 
 }  // namespace
 
-std::string Url::SignatureHost() const {
-  return port ? host + ":" + std::to_string(*port) : host;
-}
+std::string Url::SignatureHost() const { return port ? host + ":" + std::to_string(*port) : host; }
 
 int Url::EffectivePort() const {
   if (port) {

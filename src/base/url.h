@@ -12,8 +12,8 @@ namespace anchor_events {
 // An absolute http or https URL split into its parts. Only what configuration needs: no
 // userinfo (rejected), no fragment (rejected), host kept as written (lower-cased).
 struct Url {
-  std::string scheme;  // "http" or "https"
-  std::string host;    // as written, lower-cased; IPv6 literals keep their brackets
+  std::string scheme;       // "http" or "https"
+  std::string host;         // as written, lower-cased; IPv6 literals keep their brackets
   std::optional<int> port;  // only when the URL writes one
   std::string path;         // starts with '/', "/" when absent
   std::string query;        // without '?', empty when absent

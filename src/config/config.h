@@ -51,10 +51,10 @@ struct ClientConfig {
   std::vector<std::string> signing_keys;  // custodial: at least one G... account
   std::vector<std::string> domains;       // non-custodial: at least one
   CallbackUrls callback_urls;
-  LaneOptions lane;                 // defaults from event_processor.client_status_callback
-  bool standard_webhooks = false;   // also send webhook-id/-timestamp/-signature
+  LaneOptions lane;                // defaults from event_processor.client_status_callback
+  bool standard_webhooks = false;  // also send webhook-id/-timestamp/-signature
   std::vector<std::string> allowed_networks;  // CIDRs exempt from the SSRF guard
-  std::string ca_file;              // extra CA bundle for this client's HTTPS
+  std::string ca_file;                        // extra CA bundle for this client's HTTPS
 
   bool operator==(const ClientConfig&) const = default;
 };
@@ -64,18 +64,18 @@ struct KafkaConfig {
   std::string client_id = "anchor-events";
   int retries = 1;
   int linger_ms = 5;
-  int batch_size = 10000;         // messages per producer batch (librdkafka batch.num.messages)
-  int poll_timeout_seconds = 1;   // longest a consumer poll may wait
+  int batch_size = 10000;        // messages per producer batch (librdkafka batch.num.messages)
+  int poll_timeout_seconds = 1;  // longest a consumer poll may wait
   std::string topic = "TRANSACTION";
   std::string dead_letter_topic = "TRANSACTION_DLQ";
   std::string security_protocol = "PLAINTEXT";
-  std::string sasl_mechanism;     // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
-  std::string sasl_username;      // secret
-  std::string sasl_password;      // secret
+  std::string sasl_mechanism;  // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+  std::string sasl_username;   // secret
+  std::string sasl_password;   // secret
   std::string ssl_ca_location;
   std::string ssl_certificate_location;
   std::string ssl_key_location;
-  std::string ssl_key_password;   // secret
+  std::string ssl_key_password;                   // secret
   std::map<std::string, std::string> properties;  // raw librdkafka properties
 
   bool operator==(const KafkaConfig&) const = default;

@@ -1,9 +1,9 @@
 #include "delivery/address_guard.h"
 
+#include <cstring>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
-
-#include <cstring>
 
 namespace anchor_events::delivery {
 namespace {

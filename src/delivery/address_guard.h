@@ -2,13 +2,13 @@
 // allowed. Applied to the resolved address at connect time, so DNS rebinding cannot bypass it.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/socket.h>
 
 #include "base/result.h"
 

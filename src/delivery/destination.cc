@@ -79,8 +79,8 @@ std::vector<std::string> ClientDestination::AttemptHeaders(
   std::vector<std::string> headers = {
       std::string(kContentType),
       Header(kEventIdHeader, prepared.event_id),
-      Header("Signature", signing::SignatureHeaderValue(*key_, t, prepared.signature_host,
-                                                        prepared.body)),
+      Header("Signature",
+             signing::SignatureHeaderValue(*key_, t, prepared.signature_host, prepared.body)),
   };
   if (client_.standard_webhooks) {
     headers.push_back(Header("webhook-id", prepared.event_id));

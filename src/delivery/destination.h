@@ -47,8 +47,8 @@ class BusinessDestination : public Destination {
   explicit BusinessDestination(const config::CallbackApiConfig& config);
   std::variant<Prepared, event::SkipReason> Prepare(
       const event::Event& event, std::chrono::system_clock::time_point now) const override;
-  std::vector<std::string> AttemptHeaders(
-      const Prepared& prepared, std::chrono::system_clock::time_point now) const override;
+  std::vector<std::string> AttemptHeaders(const Prepared& prepared,
+                                          std::chrono::system_clock::time_point now) const override;
 
  private:
   config::CallbackApiConfig config_;
@@ -61,8 +61,8 @@ class ClientDestination : public Destination {
   ClientDestination(config::ClientConfig client, std::shared_ptr<const signing::SigningKey> key);
   std::variant<Prepared, event::SkipReason> Prepare(
       const event::Event& event, std::chrono::system_clock::time_point now) const override;
-  std::vector<std::string> AttemptHeaders(
-      const Prepared& prepared, std::chrono::system_clock::time_point now) const override;
+  std::vector<std::string> AttemptHeaders(const Prepared& prepared,
+                                          std::chrono::system_clock::time_point now) const override;
 
  private:
   config::ClientConfig client_;

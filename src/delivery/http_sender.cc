@@ -1,12 +1,12 @@
 #include "delivery/http_sender.h"
 
-#include <curl/curl.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cctype>
 #include <mutex>
 #include <unordered_map>
+
+#include <curl/curl.h>
+#include <sys/socket.h>
 
 namespace anchor_events::delivery {
 namespace {
@@ -31,7 +31,8 @@ bool HeaderIs(std::string_view line, std::string_view name) {
     return false;
   }
   return std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   });
 }
 
@@ -95,8 +96,8 @@ AttemptResult ClassifyStatus(long status) {
   return AttemptResult::kRetryable;
 }
 
-std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
-                                                         std::chrono::system_clock::time_point now) {
+std::optional<std::chrono::milliseconds> ParseRetryAfter(
+    std::string_view value, std::chrono::system_clock::time_point now) {
   if (value.empty()) {
     return std::nullopt;
   }
@@ -211,7 +212,8 @@ HttpSender::HttpSender(SenderOptions options) : impl_(std::make_unique<Impl>()) 
   std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   impl_->options = std::move(options);
   impl_->multi = curl_multi_init();
-  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, impl_->options.max_host_connections);
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                    impl_->options.max_host_connections);
   for (const std::string& entry : impl_->options.resolve) {
     impl_->resolve = curl_slist_append(impl_->resolve, entry.c_str());
   }

@@ -33,10 +33,10 @@ struct HttpRequest {
 
 struct HttpResponse {
   AttemptResult result = AttemptResult::kRetryable;
-  long status = 0;        // 0 when no response arrived
-  std::string error;      // short cause when not delivered; never contains the URL's query
-  std::string blocked;    // the SSRF class when the guard refused the address
-  std::string location;   // Location header of a 3xx, for the log
+  long status = 0;       // 0 when no response arrived
+  std::string error;     // short cause when not delivered; never contains the URL's query
+  std::string blocked;   // the SSRF class when the guard refused the address
+  std::string location;  // Location header of a 3xx, for the log
   std::optional<std::chrono::milliseconds> retry_after;
   std::chrono::microseconds duration{0};
   bool new_connection = false;  // false when a kept-alive connection was reused

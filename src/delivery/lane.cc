@@ -92,8 +92,7 @@ void Lane::Run() {
   while (true) {
     if (stop_requested_.load() && !draining_) {
       draining_ = true;
-      drain_deadline_ = steady_clock::time_point(
-          steady_clock::duration(stop_deadline_ns_.load()));
+      drain_deadline_ = steady_clock::time_point(steady_clock::duration(stop_deadline_ns_.load()));
       log_.Info("lane draining", {{"in_flight", static_cast<int64_t>(sender_->in_flight())}});
     }
     if (draining_ && (sender_->in_flight() == 0 || clock_->Now() >= drain_deadline_)) {
@@ -222,8 +221,7 @@ void Lane::HandleCompleted() {
 
 void Lane::HandleResponse(Item& item, const HttpResponse& response) {
   metrics_->CountAttempt(settings_.name, response.StatusClass());
-  lane_metrics_.request_duration->Observe(
-      std::chrono::duration<double>(response.duration).count());
+  lane_metrics_.request_duration->Observe(std::chrono::duration<double>(response.duration).count());
   item.last_status = response.status;
   item.last_error = response.error;
   const double duration_ms = static_cast<double>(response.duration.count()) / 1000.0;
@@ -251,10 +249,13 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
     int64_t suppressed = 0;
     if (retry_log_limiter_.Allow(&suppressed)) {
       log_.Warn("delivery attempt failed, will retry",
-                {{"partition", item.partition}, {"offset", item.offset},
-                 {"event_id", item.prepared->event_id}, {"attempt", item.attempts},
+                {{"partition", item.partition},
+                 {"offset", item.offset},
+                 {"event_id", item.prepared->event_id},
+                 {"attempt", item.attempts},
                  {"status_code", static_cast<int64_t>(response.status)},
-                 {"duration_ms", duration_ms}, {"error", response.error},
+                 {"duration_ms", duration_ms},
+                 {"error", response.error},
                  {"retry_in_ms", static_cast<int64_t>(delay.count())},
                  {"suppressed", suppressed}});
     }
@@ -264,10 +265,13 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
   (rejected ? lane_metrics_.rejected : lane_metrics_.exhausted)->Increment();
   // TODO(#3): write the record to the dead-letter topic before finishing it.
   log_.Error(rejected ? "delivery rejected" : "delivery attempts exhausted",
-             {{"partition", item.partition}, {"offset", item.offset},
-              {"event_id", item.prepared->event_id}, {"attempt", item.attempts},
+             {{"partition", item.partition},
+              {"offset", item.offset},
+              {"event_id", item.prepared->event_id},
+              {"attempt", item.attempts},
               {"status_code", static_cast<int64_t>(response.status)},
-              {"duration_ms", duration_ms}, {"error", response.error},
+              {"duration_ms", duration_ms},
+              {"error", response.error},
               {"location", response.location}});
   FinishItem(item.id);
 }
@@ -305,8 +309,8 @@ void Lane::UpdatePause() {
 std::chrono::milliseconds Lane::NextWait() const {
   milliseconds wait = kIdleWait;
   if (!retry_timers_.empty()) {
-    auto until = std::chrono::duration_cast<milliseconds>(retry_timers_.begin()->first -
-                                                          clock_->Now());
+    auto until =
+        std::chrono::duration_cast<milliseconds>(retry_timers_.begin()->first - clock_->Now());
     wait = std::clamp(until, milliseconds(0), wait);
   }
   if (scheduler_.ready() > 0 &&

@@ -29,12 +29,11 @@ SenderOptions SenderFor(const config::Config& config) {
 std::string Fingerprint(const config::Config& config, const std::string& lane_part) {
   std::ostringstream out;
   const config::KafkaConfig& k = config.kafka;
-  out << k.bootstrap_server << '|' << k.client_id << '|' << k.topic << '|'
-      << k.security_protocol << '|' << k.sasl_mechanism << '|' << k.sasl_username << '|'
-      << k.sasl_password << '|' << k.ssl_ca_location << '|' << k.ssl_certificate_location << '|'
-      << k.ssl_key_location << '|' << config.consumer_group_prefix << '|'
-      << static_cast<int>(config.new_lane_offset) << '|' << config.allow_private_destinations
-      << '|' << config.max_event_bytes;
+  out << k.bootstrap_server << '|' << k.client_id << '|' << k.topic << '|' << k.security_protocol
+      << '|' << k.sasl_mechanism << '|' << k.sasl_username << '|' << k.sasl_password << '|'
+      << k.ssl_ca_location << '|' << k.ssl_certificate_location << '|' << k.ssl_key_location << '|'
+      << config.consumer_group_prefix << '|' << static_cast<int>(config.new_lane_offset) << '|'
+      << config.allow_private_destinations << '|' << config.max_event_bytes;
   for (const auto& [name, value] : k.properties) out << '|' << name << '=' << value;
   for (const std::string& pin : config.resolve) out << '|' << pin;
   out << "||" << lane_part;

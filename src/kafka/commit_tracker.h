@@ -38,8 +38,8 @@ class CommitTracker {
  private:
   struct PartitionState {
     std::set<int64_t> unfinished;
-    int64_t next_offset = -1;        // one past the highest offset read
-    int64_t last_committed = -1;     // what TakeCommittable last returned
+    int64_t next_offset = -1;     // one past the highest offset read
+    int64_t last_committed = -1;  // what TakeCommittable last returned
   };
   static int64_t Committable(const PartitionState& state);
 

@@ -1,10 +1,10 @@
 #include "kafka/consumer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "kafka/client_config.h"
 #include "ops/log.h"
@@ -33,11 +33,12 @@ void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/
   int64_t suppressed = 0;
   bool fatal = err == RD_KAFKA_RESP_ERR__FATAL;
   if (fatal || limiter.Allow(&suppressed)) {
-    ops::Log().Log(fatal ? ops::LogLevel::kError : ops::LogLevel::kWarn, "kafka client error",
-                   {{"client", rd_kafka_name(rk)},
-                    {"error", std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) +
-                                  ": " + reason},
-                    {"suppressed", suppressed}});
+    ops::Log().Log(
+        fatal ? ops::LogLevel::kError : ops::LogLevel::kWarn, "kafka client error",
+        {{"client", rd_kafka_name(rk)},
+         {"error",
+          std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) + ": " + reason},
+         {"suppressed", suppressed}});
   }
 }
 
@@ -108,8 +109,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
   ListPtr topics(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(topics.get(), options.topic.c_str(), RD_KAFKA_PARTITION_UA);
   if (rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer->handle_, topics.get()); err) {
-    return Error{"subscribing failed for group " + options.group_id + ": " +
-                 rd_kafka_err2str(err)};
+    return Error{"subscribing failed for group " + options.group_id + ": " + rd_kafka_err2str(err)};
   }
   return consumer;
 }
@@ -209,11 +209,11 @@ std::optional<Record> Consumer::Poll(int timeout_ms) {
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
-      record.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size)
-                                              : std::string());
+      record.headers.emplace_back(
+          name, value ? std::string(static_cast<const char*>(value), size) : std::string());
     }
   }
   return record;
@@ -278,8 +278,7 @@ Status Consumer::CommitSync(const std::vector<PartitionOffset>& offsets) {
   }
   ListPtr list = OffsetList(topic_, offsets);
   if (rd_kafka_resp_err_t err = rd_kafka_commit(handle_, list.get(), 0); err) {
-    return Error{"committing offsets failed for group " + group_id_ + ": " +
-                 rd_kafka_err2str(err)};
+    return Error{"committing offsets failed for group " + group_id_ + ": " + rd_kafka_err2str(err)};
   }
   return {};
 }

@@ -29,8 +29,7 @@ EmbeddedBroker::~EmbeddedBroker() {
 }
 
 Status EmbeddedBroker::CreateTopic(const std::string& topic, int partitions) {
-  if (rd_kafka_resp_err_t err =
-          rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1);
+  if (rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1);
       err) {
     return Error{"creating topic " + topic + " failed: " + rd_kafka_err2str(err)};
   }

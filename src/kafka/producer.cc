@@ -70,9 +70,8 @@ Status Producer::ProduceSync(const OutgoingRecord& record, int timeout_ms) {
   rd_kafka_resp_err_t err = rd_kafka_producev(
       handle_, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_PARTITION(record.partition),
       RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
-      RD_KAFKA_V_KEY(key, key_size),
-      RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_OPAQUE(&ack), RD_KAFKA_V_END);
+      RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_HEADERS(headers),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&ack), RD_KAFKA_V_END);
   if (err) {
     rd_kafka_headers_destroy(headers);
     return Error{"producing failed for topic " + record.topic + ": " + rd_kafka_err2str(err)};
@@ -88,8 +87,7 @@ Status Producer::ProduceSync(const OutgoingRecord& record, int timeout_ms) {
     rd_kafka_poll(handle_, 50);
   }
   if (ack.error) {
-    return Error{"producing failed for topic " + record.topic + ": " +
-                 rd_kafka_err2str(ack.error)};
+    return Error{"producing failed for topic " + record.topic + ": " + rd_kafka_err2str(ack.error)};
   }
   return {};
 }

@@ -145,8 +145,8 @@ Logger& Log() {
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 
 bool ParseLogLevel(std::string_view text, LogLevel* level) {
-  for (LogLevel candidate : {LogLevel::kTrace, LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn,
-                             LogLevel::kError}) {
+  for (LogLevel candidate :
+       {LogLevel::kTrace, LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
     if (text == LevelName(candidate)) {
       *level = candidate;
       return true;

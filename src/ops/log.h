@@ -41,7 +41,8 @@ class Logger {
   // A logger that adds `fields` to every line, after this logger's own.
   Logger With(std::initializer_list<Field> fields) const;
 
-  void Log(LogLevel level, std::string_view message, std::initializer_list<Field> fields = {}) const;
+  void Log(LogLevel level, std::string_view message,
+           std::initializer_list<Field> fields = {}) const;
   void Debug(std::string_view message, std::initializer_list<Field> fields = {}) const {
     Log(LogLevel::kDebug, message, fields);
   }

@@ -21,7 +21,7 @@ struct ManagementHandlers {
   std::function<std::string()> metrics;  // Prometheus text
   std::function<Probe()> live;
   std::function<Probe()> ready;
-  std::function<std::string()> status;   // JSON document
+  std::function<std::string()> status;  // JSON document
 };
 
 class ManagementServer {

@@ -1,9 +1,9 @@
 #include "delivery/address_guard.h"
 
+#include <cstring>
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-
-#include <cstring>
 
 namespace anchor_events::delivery {
 namespace {
@@ -23,17 +23,28 @@ std::array<uint8_t, 16> Ip(const std::string& text) {
 
 TEST(AddressGuardTest, BlocksEveryNonPublicClass) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"127.0.0.1", "loopback"},       {"10.1.2.3", "private"},
-      {"172.16.0.1", "private"},       {"172.31.255.255", "private"},
-      {"192.168.1.1", "private"},      {"169.254.169.254", "link_local"},
-      {"100.64.0.1", "cgnat"},         {"0.0.0.0", "unspecified"},
-      {"0.1.2.3", "unspecified"},      {"224.0.0.1", "multicast"},
-      {"::1", "loopback"},             {"::", "unspecified"},
-      {"fe80::1", "link_local"},       {"fc00::1", "unique_local"},
-      {"fd12:3456::1", "unique_local"}, {"ff02::1", "multicast"},
-      {"::ffff:127.0.0.1", "loopback"}, {"::ffff:169.254.169.254", "link_local"},
-      {"64:ff9b::7f00:1", "loopback"}, {"64:ff9b::a00:1", "private"},
-      {"2002:7f00:1::", "loopback"},   {"2002:a9fe:a9fe::", "link_local"},
+      {"127.0.0.1", "loopback"},
+      {"10.1.2.3", "private"},
+      {"172.16.0.1", "private"},
+      {"172.31.255.255", "private"},
+      {"192.168.1.1", "private"},
+      {"169.254.169.254", "link_local"},
+      {"100.64.0.1", "cgnat"},
+      {"0.0.0.0", "unspecified"},
+      {"0.1.2.3", "unspecified"},
+      {"224.0.0.1", "multicast"},
+      {"::1", "loopback"},
+      {"::", "unspecified"},
+      {"fe80::1", "link_local"},
+      {"fc00::1", "unique_local"},
+      {"fd12:3456::1", "unique_local"},
+      {"ff02::1", "multicast"},
+      {"::ffff:127.0.0.1", "loopback"},
+      {"::ffff:169.254.169.254", "link_local"},
+      {"64:ff9b::7f00:1", "loopback"},
+      {"64:ff9b::a00:1", "private"},
+      {"2002:7f00:1::", "loopback"},
+      {"2002:a9fe:a9fe::", "link_local"},
   };
   AddressGuard guard(false, {});
 

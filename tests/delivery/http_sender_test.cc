@@ -159,7 +159,8 @@ TEST_F(HttpSenderTest, GuardAppliesToPinnedNames) {
   options.resolve = {"wallet.example:" + std::to_string(receiver_.port()) + ":127.0.0.1"};
 
   HttpResponse blocked = SendOne(request, options);
-  request.guard = std::make_shared<AddressGuard>(false, std::vector<Cidr>{*ParseCidr("127.0.0.0/8")});
+  request.guard =
+      std::make_shared<AddressGuard>(false, std::vector<Cidr>{*ParseCidr("127.0.0.0/8")});
   HttpResponse allowed = SendOne(request, options);
 
   EXPECT_EQ(blocked.blocked, "loopback");

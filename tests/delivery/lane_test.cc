@@ -2,9 +2,9 @@
 // and an injected clock for the retry schedule.
 #include "delivery/lane.h"
 
-#include <gtest/gtest.h>
-
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "kafka/embedded_broker.h"
 #include "kafka/producer.h"
@@ -95,8 +95,8 @@ class LaneTest : public ::testing::Test {
 
 TEST_F(LaneTest, RetriesOnTheBackoffScheduleThenGivesUp) {
   receiver_.Respond([](const RecordedRequest&) { return CannedResponse{500, {}, ""}; });
-  std::string first = Lines(anchor_events::testing::ReadTestFile(
-      "events/sep24-deposit-lifecycle.jsonl"))[0];
+  std::string first =
+      Lines(anchor_events::testing::ReadTestFile("events/sep24-deposit-lifecycle.jsonl"))[0];
   Produce({first});
   config::RetryPolicy retry;  // 3 attempts, 1 s then 2 s, +/- 20 %
   auto lane = StartLane(retry, "lane-test-retry");
@@ -146,9 +146,10 @@ TEST_F(LaneTest, DeliversInOrderSkipsPoisonAndCommits) {
               std::string::npos)
         << i;
   }
-  EXPECT_NE(metrics_.Serialize().find(
-                "anchor_events_poison_records_total{lane=\"callback-api\",reason=\"invalid_json\"}"),
-            std::string::npos);
+  EXPECT_NE(
+      metrics_.Serialize().find(
+          "anchor_events_poison_records_total{lane=\"callback-api\",reason=\"invalid_json\"}"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #include "delivery/retry_policy.h"
 
-#include <gtest/gtest.h>
-
 #include <set>
+
+#include <gtest/gtest.h>
 
 namespace anchor_events::delivery {
 namespace {

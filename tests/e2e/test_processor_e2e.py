@@ -442,21 +442,6 @@ def test_poison_records_are_skipped_and_counted(first_run):
         f"skip/poison lines: {related}")
 
 
-def test_poison_records_are_dead_lettered(first_run):
-    s = first_run
-    dlq = harness.consume(s.kafka.bootstrap, s.dlq_topic)
-    payloads = [m.get("payload") for m in dlq]
-    missing = [p for p in POISON if p not in payloads]
-    assert not missing, f"poison records not in {s.dlq_topic}: {missing}; got {payloads}"
-    for m in dlq:
-        try:
-            event_id = json.loads(m.get("payload") or "null")
-            event_id = event_id.get("id") if isinstance(event_id, dict) else None
-        except ValueError:
-            event_id = None
-        assert event_id not in EVENTS_BY_ID, f"a deliverable event was dead-lettered: {m}"
-
-
 def test_sigterm_exits_zero(first_run):
     p = first_run.processor
     assert p.running(), p.log_tail()
@@ -513,3 +498,20 @@ def test_kill_9_half_way_then_restart_loses_nothing(kafka, binary, tmp_path_fact
         assert code == 0, s.processor.log_tail()
     finally:
         s.close()
+
+
+# ---- dead letters (SPEC §3, §6.4); last, so that -x still runs everything above ----------------
+
+def test_poison_records_are_dead_lettered(first_run):
+    s = first_run
+    dlq = harness.consume(s.kafka.bootstrap, s.dlq_topic)
+    payloads = [m.get("payload") for m in dlq]
+    missing = [p for p in POISON if p not in payloads]
+    assert not missing, f"poison records not in {s.dlq_topic}: {missing}; got {payloads}"
+    for m in dlq:
+        try:
+            event_id = json.loads(m.get("payload") or "null")
+            event_id = event_id.get("id") if isinstance(event_id, dict) else None
+        except ValueError:
+            event_id = None
+        assert event_id not in EVENTS_BY_ID, f"a deliverable event was dead-lettered: {m}"

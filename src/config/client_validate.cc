@@ -98,6 +98,8 @@ void ValidateClient(const ClientConfig& client, const std::string& where,
     Problem("name", where, "is required", problems);
   } else if (std::string cause = KafkaNameProblem(client.name, kMaxClientName); !cause.empty()) {
     Problem("name", where, cause + " (it becomes part of a Kafka consumer group id)", problems);
+  } else if (client.name == "callback-api") {
+    Problem("name", where, "'callback-api' is reserved for the business server's lane", problems);
   }
   CheckKeysAndDomains(client, where, problems);
   CheckCallbackUrls(client.callback_urls, where, problems);

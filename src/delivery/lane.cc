@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "event/body.h"
 #include "event/event.h"
 
 namespace anchor_events::delivery {
@@ -13,6 +14,7 @@ using std::chrono::steady_clock;
 constexpr milliseconds kCommitInterval{200};
 constexpr milliseconds kStatusInterval{250};
 constexpr milliseconds kIdleWait{100};
+constexpr milliseconds kDeadLetterRetry{5000};
 
 std::string ItemKey(int32_t partition, const std::string& key) {
   return std::to_string(partition) + "/" + key;
@@ -22,15 +24,25 @@ std::string ItemKey(int32_t partition, const std::string& key) {
 
 struct Lane::Item {
   uint64_t id = 0;
-  int32_t partition = 0;
-  int64_t offset = 0;
-  int64_t timestamp_ms = -1;
-  std::string key;  // scheduler key: partition and object id
-  std::shared_ptr<const Prepared> prepared;
+  kafka::Record record;  // kept whole for the dead-letter topic
+  std::string key;       // scheduler key: partition and object id; empty for poison
+  std::string event_id;
+  std::shared_ptr<const Prepared> prepared;  // null for poison
   int attempts = 0;
   bool in_flight = false;
   long last_status = 0;
   std::string last_error;
+  std::string reason;  // why it is being dead-lettered
+  std::chrono::system_clock::time_point first_attempt;
+  std::chrono::system_clock::time_point last_attempt;
+};
+
+// Answers from the dead-letter writer's thread, handed to the lane thread. Shared so a late
+// answer after the lane is gone touches only this.
+struct Lane::DeadLetterAcks {
+  std::mutex mutex;
+  std::vector<std::pair<uint64_t, Status>> acks;
+  HttpSender* wake = nullptr;  // cleared when the lane thread ends
 };
 
 Lane::Lane(LaneSettings settings, ops::Metrics* metrics, const Clock* clock)
@@ -40,6 +52,7 @@ Lane::Lane(LaneSettings settings, ops::Metrics* metrics, const Clock* clock)
       clock_(clock),
       log_(ops::Log().With({{"lane", settings_.name}})),
       backoff_(settings_.options.retry),
+      dead_letter_acks_(std::make_shared<DeadLetterAcks>()),
       max_pending_(static_cast<size_t>(std::max(256, settings_.options.max_in_flight * 16))) {
   status_.name = settings_.name;
   status_.group_id = settings_.consumer.group_id;
@@ -59,6 +72,10 @@ Status Lane::Start() {
   }
   consumer_ = std::move(consumer).value();
   sender_ = std::make_unique<HttpSender>(settings_.sender);
+  {
+    std::lock_guard<std::mutex> lock(dead_letter_acks_->mutex);
+    dead_letter_acks_->wake = sender_.get();
+  }
   {
     std::lock_guard<std::mutex> lock(status_mutex_);
     status_.running = true;
@@ -95,7 +112,8 @@ void Lane::Run() {
       drain_deadline_ = steady_clock::time_point(steady_clock::duration(stop_deadline_ns_.load()));
       log_.Info("lane draining", {{"in_flight", static_cast<int64_t>(sender_->in_flight())}});
     }
-    if (draining_ && (sender_->in_flight() == 0 || clock_->Now() >= drain_deadline_)) {
+    bool idle = sender_->in_flight() == 0 && dead_lettering_ == 0;
+    if (draining_ && (idle || clock_->Now() >= drain_deadline_)) {
       break;
     }
     if (!draining_) {
@@ -105,6 +123,7 @@ void Lane::Run() {
     sender_->Wait(NextWait(), draining_ ? -1 : consumer_->wakeup_fd());
     consumer_->DrainWakeups();
     HandleCompleted();
+    HandleDeadLetterAcks();
     MaybeCommit(false);
     UpdatePause();
     PublishStatus(false);
@@ -114,6 +133,10 @@ void Lane::Run() {
     log_.Warn("final commit failed", {{"error", status.error().message}});
   }
   consumer_->Close();
+  {
+    std::lock_guard<std::mutex> lock(dead_letter_acks_->mutex);
+    dead_letter_acks_->wake = nullptr;
+  }
   {
     std::lock_guard<std::mutex> lock(status_mutex_);
     status_.running = false;
@@ -145,7 +168,16 @@ void Lane::HandleRecord(kafka::Record record) {
                                           {"error", poison->detail},
                                           {"suppressed", suppressed}});
     }
-    tracker_.Finish(record.partition, record.offset);
+    if (settings_.dead_letter_poison && settings_.dead_letters) {
+      auto item = std::make_unique<Item>();
+      item->id = next_id_++;
+      item->record = std::move(record);
+      Item& ref = *item;
+      items_.emplace(item->id, std::move(item));
+      DeadLetter(ref, reason);
+    } else {
+      tracker_.Finish(record.partition, record.offset);
+    }
     return;
   }
   const event::Event& event = std::get<event::Event>(parsed);
@@ -163,10 +195,9 @@ void Lane::HandleRecord(kafka::Record record) {
   }
   auto item = std::make_unique<Item>();
   item->id = next_id_++;
-  item->partition = record.partition;
-  item->offset = record.offset;
-  item->timestamp_ms = record.timestamp_ms;
   item->key = ItemKey(record.partition, event.key);
+  item->event_id = event.id;
+  item->record = std::move(record);
   item->prepared = std::make_shared<const Prepared>(std::move(std::get<Prepared>(prepared)));
   scheduler_.Add(item->id, item->key);
   items_.emplace(item->id, std::move(item));
@@ -194,6 +225,10 @@ void Lane::Dispatch() {
 
 void Lane::StartAttempt(Item& item) {
   ++item.attempts;
+  item.last_attempt = clock_->WallNow();
+  if (item.attempts == 1) {
+    item.first_attempt = item.last_attempt;
+  }
   item.in_flight = true;
   HttpRequest request;
   request.url = item.prepared->url;
@@ -227,13 +262,13 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
   const double duration_ms = static_cast<double>(response.duration.count()) / 1000.0;
   if (response.result == AttemptResult::kDelivered) {
     lane_metrics_.delivered->Increment();
-    if (item.timestamp_ms > 0) {
-      auto age = clock_->WallNow().time_since_epoch() - milliseconds(item.timestamp_ms);
+    if (item.record.timestamp_ms > 0) {
+      auto age = clock_->WallNow().time_since_epoch() - milliseconds(item.record.timestamp_ms);
       lane_metrics_.event_age->Observe(std::chrono::duration<double>(age).count());
     }
     if (log_.Enabled(ops::LogLevel::kDebug)) {
-      log_.Debug("event delivered", {{"partition", item.partition},
-                                     {"offset", item.offset},
+      log_.Debug("event delivered", {{"partition", item.record.partition},
+                                     {"offset", item.record.offset},
                                      {"event_id", item.prepared->event_id},
                                      {"attempt", item.attempts},
                                      {"status_code", static_cast<int64_t>(response.status)},
@@ -249,8 +284,8 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
     int64_t suppressed = 0;
     if (retry_log_limiter_.Allow(&suppressed)) {
       log_.Warn("delivery attempt failed, will retry",
-                {{"partition", item.partition},
-                 {"offset", item.offset},
+                {{"partition", item.record.partition},
+                 {"offset", item.record.offset},
                  {"event_id", item.prepared->event_id},
                  {"attempt", item.attempts},
                  {"status_code", static_cast<int64_t>(response.status)},
@@ -263,17 +298,97 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
   }
   bool rejected = response.result == AttemptResult::kRejected;
   (rejected ? lane_metrics_.rejected : lane_metrics_.exhausted)->Increment();
-  // TODO(#3): write the record to the dead-letter topic before finishing it.
   log_.Error(rejected ? "delivery rejected" : "delivery attempts exhausted",
-             {{"partition", item.partition},
-              {"offset", item.offset},
+             {{"partition", item.record.partition},
+              {"offset", item.record.offset},
               {"event_id", item.prepared->event_id},
               {"attempt", item.attempts},
               {"status_code", static_cast<int64_t>(response.status)},
               {"duration_ms", duration_ms},
               {"error", response.error},
               {"location", response.location}});
-  FinishItem(item.id);
+  if (settings_.dead_letters) {
+    DeadLetter(item, rejected ? "rejected" : "exhausted");
+  } else {
+    FinishItem(item.id);
+  }
+}
+
+void Lane::DeadLetter(Item& item, const std::string& reason) {
+  item.reason = reason;
+  ++dead_lettering_;
+  kafka::DeadLetter letter;
+  letter.lane = settings_.name;
+  letter.reason = reason;
+  if (item.record.has_key) {
+    letter.key = item.record.key;
+  }
+  letter.value = item.record.value;
+  letter.original_headers = item.record.headers;
+  letter.source_topic = settings_.consumer.topic;
+  letter.source_partition = item.record.partition;
+  letter.source_offset = item.record.offset;
+  letter.event_id = item.event_id;
+  letter.attempts = item.attempts;
+  letter.last_status = item.last_status;
+  letter.last_error = item.last_error;
+  if (item.attempts > 0) {
+    letter.first_attempt_at = event::FormatTimestamp(item.first_attempt);
+    letter.last_attempt_at = event::FormatTimestamp(item.last_attempt);
+  }
+  settings_.dead_letters->Write(letter, [acks = dead_letter_acks_, id = item.id](Status status) {
+    std::lock_guard<std::mutex> lock(acks->mutex);
+    acks->acks.emplace_back(id, std::move(status));
+    if (acks->wake != nullptr) {
+      acks->wake->Wakeup();
+    }
+  });
+}
+
+void Lane::HandleDeadLetterAcks() {
+  std::vector<std::pair<uint64_t, Status>> acks;
+  {
+    std::lock_guard<std::mutex> lock(dead_letter_acks_->mutex);
+    acks.swap(dead_letter_acks_->acks);
+  }
+  for (auto& [id, status] : acks) {
+    auto it = items_.find(id);
+    if (it == items_.end()) {
+      continue;  // its partition was revoked meanwhile
+    }
+    --dead_lettering_;
+    Item& item = *it->second;
+    if (status.ok()) {
+      metrics_->CountDeadLettered(settings_.name, item.reason);
+      log_.Debug("dead-lettered", {{"partition", item.record.partition},
+                                   {"offset", item.record.offset},
+                                   {"event_id", item.event_id},
+                                   {"reason", item.reason}});
+      FinishItem(id);
+      continue;
+    }
+    // The offset must not move past a record that is neither delivered nor dead-lettered.
+    int64_t suppressed = 0;
+    if (dead_letter_log_limiter_.Allow(&suppressed)) {
+      log_.Error("dead-letter write failed, lane holds its offset and retries",
+                 {{"partition", item.record.partition},
+                  {"offset", item.record.offset},
+                  {"error", status.error().message},
+                  {"suppressed", suppressed}});
+    }
+    ++dead_lettering_;
+    dead_letter_retries_.emplace(clock_->Now() + kDeadLetterRetry, id);
+  }
+  steady_clock::time_point now = clock_->Now();
+  while (!dead_letter_retries_.empty() && dead_letter_retries_.begin()->first <= now) {
+    uint64_t id = dead_letter_retries_.begin()->second;
+    dead_letter_retries_.erase(dead_letter_retries_.begin());
+    auto it = items_.find(id);
+    if (it != items_.end()) {
+      --dead_lettering_;
+      DeadLetter(*it->second, it->second->reason);
+    }
+  }
 }
 
 void Lane::FinishItem(uint64_t id) {
@@ -282,8 +397,10 @@ void Lane::FinishItem(uint64_t id) {
     return;
   }
   Item& item = *it->second;
-  scheduler_.Finish(item.id, item.key);
-  tracker_.Finish(item.partition, item.offset);
+  if (!item.key.empty()) {
+    scheduler_.Finish(item.id, item.key);
+  }
+  tracker_.Finish(item.record.partition, item.record.offset);
   items_.erase(it);
 }
 
@@ -335,6 +452,7 @@ void Lane::PublishStatus(bool force) {
   status_.in_flight = static_cast<int64_t>(sender_->in_flight());
   status_.pending = static_cast<int64_t>(tracker_.unfinished());
   status_.waiting_retry = static_cast<int64_t>(retry_timers_.size());
+  status_.dead_lettering = static_cast<int64_t>(dead_lettering_);
   status_.lag = consumer_->Lag(committable);
   lane_metrics_.pending->Set(static_cast<double>(status_.pending));
   lane_metrics_.lag->Set(static_cast<double>(status_.lag));
@@ -363,18 +481,26 @@ void Lane::OnRevoked(const std::vector<int32_t>& partitions, bool lost) {
   }
   for (auto it = items_.begin(); it != items_.end();) {
     Item& item = *it->second;
-    if (std::find(partitions.begin(), partitions.end(), item.partition) == partitions.end()) {
+    if (std::find(partitions.begin(), partitions.end(), item.record.partition) ==
+        partitions.end()) {
       ++it;
       continue;
     }
     if (item.in_flight) {
       sender_->Cancel(item.id);
     }
-    scheduler_.DropKey(item.key);
+    if (!item.reason.empty()) {
+      --dead_lettering_;  // a late answer for it is ignored
+    }
+    if (!item.key.empty()) {
+      scheduler_.DropKey(item.key);
+    }
     it = items_.erase(it);
   }
-  for (auto it = retry_timers_.begin(); it != retry_timers_.end();) {
-    it = items_.count(it->second) ? std::next(it) : retry_timers_.erase(it);
+  for (auto* timers : {&retry_timers_, &dead_letter_retries_}) {
+    for (auto it = timers->begin(); it != timers->end();) {
+      it = items_.count(it->second) ? std::next(it) : timers->erase(it);
+    }
   }
   for (int32_t p : partitions) {
     tracker_.Drop(p);

@@ -22,6 +22,7 @@
 #include "delivery/retry_policy.h"
 #include "kafka/commit_tracker.h"
 #include "kafka/consumer.h"
+#include "kafka/dead_letter_writer.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
 
@@ -37,6 +38,10 @@ struct LaneSettings {
   kafka::ConsumerOptions consumer;
   SenderOptions sender;
   int64_t max_event_bytes = 1 << 20;
+  // Where rejected and exhausted events go; null drops them (tests only).
+  std::shared_ptr<kafka::DeadLetterWriter> dead_letters;
+  // Poison is the same for every lane: exactly one lane writes it to the dead-letter topic.
+  bool dead_letter_poison = false;
 };
 
 // A consistent copy of a lane's state for /status and probes.
@@ -50,6 +55,7 @@ struct LaneStatus {
   int64_t in_flight = 0;
   int64_t pending = 0;
   int64_t waiting_retry = 0;
+  int64_t dead_lettering = 0;
   int64_t lag = 0;
   int64_t delivered = 0;
   int64_t failed = 0;
@@ -76,6 +82,7 @@ class Lane : private kafka::RebalanceListener {
 
  private:
   struct Item;
+  struct DeadLetterAcks;
 
   void Run();
   void PollKafka();
@@ -85,6 +92,8 @@ class Lane : private kafka::RebalanceListener {
   void HandleCompleted();
   void HandleResponse(Item& item, const HttpResponse& response);
   void FinishItem(uint64_t id);
+  void DeadLetter(Item& item, const std::string& reason);
+  void HandleDeadLetterAcks();
   void MaybeCommit(bool force);
   void UpdatePause();
   void PublishStatus(bool force);
@@ -104,6 +113,9 @@ class Lane : private kafka::RebalanceListener {
   kafka::CommitTracker tracker_;
   std::unordered_map<uint64_t, std::unique_ptr<Item>> items_;
   std::multimap<std::chrono::steady_clock::time_point, uint64_t> retry_timers_;
+  std::multimap<std::chrono::steady_clock::time_point, uint64_t> dead_letter_retries_;
+  std::shared_ptr<DeadLetterAcks> dead_letter_acks_;
+  size_t dead_lettering_ = 0;
   uint64_t next_id_ = 1;
   size_t max_pending_;
   std::chrono::steady_clock::time_point next_commit_;
@@ -115,6 +127,7 @@ class Lane : private kafka::RebalanceListener {
   std::atomic<int64_t> stop_deadline_ns_{0};
   ops::RateLimiter poison_log_limiter_{std::chrono::seconds(5)};
   ops::RateLimiter retry_log_limiter_{std::chrono::seconds(5)};
+  ops::RateLimiter dead_letter_log_limiter_{std::chrono::seconds(5)};
   std::thread thread_;
   mutable std::mutex status_mutex_;
   LaneStatus status_;

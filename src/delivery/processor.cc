@@ -151,12 +151,43 @@ Result<std::map<std::string, std::pair<std::string, LaneSettings>>> Processor::B
   return lanes;
 }
 
+Status Processor::EnsureDeadLetterWriter(const config::Config& config) {
+  std::string fingerprint = Fingerprint(config, config.kafka.dead_letter_topic);
+  if (dead_letters_ && fingerprint == dead_letter_fingerprint_) {
+    return {};
+  }
+  Result<std::unique_ptr<kafka::DeadLetterWriter>> writer =
+      kafka::DeadLetterWriter::Create(config.kafka);
+  if (!writer.ok()) {
+    return writer.error();
+  }
+  dead_letters_ = std::move(writer).value();
+  dead_letter_fingerprint_ = fingerprint;
+  return {};
+}
+
 Status Processor::Apply(const config::Config& config) {
   auto built = BuildLanes(config);
   if (!built.ok()) {
     return built.error();
   }
   std::lock_guard<std::mutex> lock(mutex_);
+  if (Status status = EnsureDeadLetterWriter(config); !status.ok()) {
+    return status;
+  }
+  // Lanes built with an older writer keep theirs until they are replaced; the fingerprint
+  // includes the Kafka settings, so a new writer always comes with new lanes.
+  // Poison is dead-lettered once: by the business server's lane, or else the first client's.
+  std::string poison_owner;
+  if (!built->empty()) {
+    poison_owner = built->count(std::string(kCallbackApiLane)) ? std::string(kCallbackApiLane)
+                                                               : built->begin()->first;
+  }
+  for (auto& [name, entry] : *built) {
+    entry.second.dead_letters = dead_letters_;
+    entry.second.dead_letter_poison = name == poison_owner;
+    entry.first += entry.second.dead_letter_poison ? "|poison" : "";
+  }
   auto grace = clock_->Now() + config.shutdown_grace;
   std::vector<std::unique_ptr<Lane>> retired;
   for (auto it = lanes_.begin(); it != lanes_.end();) {

@@ -51,8 +51,12 @@ class Processor {
   Result<std::map<std::string, std::pair<std::string, LaneSettings>>> BuildLanes(
       const config::Config& config) const;
 
+  Status EnsureDeadLetterWriter(const config::Config& config);
+
   ops::Metrics* metrics_;
   const Clock* clock_;
+  std::shared_ptr<kafka::DeadLetterWriter> dead_letters_;
+  std::string dead_letter_fingerprint_;
   mutable std::mutex mutex_;
   std::map<std::string, LaneEntry> lanes_;
   std::atomic<int64_t> generation_{0};

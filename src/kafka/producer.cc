@@ -24,7 +24,8 @@ void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*o
 
 }  // namespace
 
-Result<std::unique_ptr<Producer>> Producer::Create(const config::KafkaConfig& kafka) {
+Result<std::unique_ptr<Producer>> Producer::Create(const config::KafkaConfig& kafka,
+                                                   DeliveryCallback on_delivery) {
   Result<ConfPtr> conf = BaseConf(kafka);
   if (!conf.ok()) {
     return conf.error();
@@ -41,7 +42,7 @@ Result<std::unique_ptr<Producer>> Producer::Create(const config::KafkaConfig& ka
       return status.error();
     }
   }
-  rd_kafka_conf_set_dr_msg_cb(conf->get(), OnDelivery);
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), on_delivery != nullptr ? on_delivery : OnDelivery);
   std::unique_ptr<Producer> producer(new Producer());
   char error[512];
   producer->handle_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), error, sizeof(error));
@@ -58,8 +59,7 @@ Producer::~Producer() {
   }
 }
 
-Status Producer::ProduceSync(const OutgoingRecord& record, int timeout_ms) {
-  Ack ack;
+Status Producer::ProduceAsync(const OutgoingRecord& record, void* opaque) {
   rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
   for (const auto& [name, value] : record.headers) {
     rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
@@ -71,10 +71,18 @@ Status Producer::ProduceSync(const OutgoingRecord& record, int timeout_ms) {
       handle_, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_PARTITION(record.partition),
       RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
       RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_HEADERS(headers),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&ack), RD_KAFKA_V_END);
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err) {
     rd_kafka_headers_destroy(headers);
     return Error{"producing failed for topic " + record.topic + ": " + rd_kafka_err2str(err)};
+  }
+  return {};
+}
+
+Status Producer::ProduceSync(const OutgoingRecord& record, int timeout_ms) {
+  Ack ack;
+  if (Status status = ProduceAsync(record, &ack); !status.ok()) {
+    return status;
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!ack.done.load()) {

@@ -27,13 +27,21 @@ struct OutgoingRecord {
 // Thread-safe (librdkafka producers are).
 class Producer {
  public:
-  static Result<std::unique_ptr<Producer>> Create(const config::KafkaConfig& kafka);
+  using DeliveryCallback = void (*)(rd_kafka_t*, const rd_kafka_message_t*, void*);
+
+  // `on_delivery` (optional) receives every delivery report; the message's `_private` is the
+  // opaque given to ProduceAsync. ProduceSync needs the default callback.
+  static Result<std::unique_ptr<Producer>> Create(const config::KafkaConfig& kafka,
+                                                  DeliveryCallback on_delivery = nullptr);
   ~Producer();
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
 
   // Produces and waits for the broker's acknowledgement (acks=all), up to `timeout_ms`.
   Status ProduceSync(const OutgoingRecord& record, int timeout_ms = 30000);
+  // Queues the record; the report reaches the delivery callback with `opaque`, on the thread
+  // that polls handle(). Fails at once when the local queue is full.
+  Status ProduceAsync(const OutgoingRecord& record, void* opaque);
   // Waits for everything queued to be acknowledged.
   Status Flush(int timeout_ms);
   rd_kafka_t* handle() { return handle_; }

@@ -19,8 +19,23 @@ bool HasForbiddenCharacter(std::string_view text) {
   });
 }
 
+// The URL as it may appear in a message: user information and the query can carry secrets.
+std::string Redacted(std::string_view text) {
+  std::string out(text.substr(0, text.find_first_of("?#")));
+  size_t start = out.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  size_t at = out.find('@', start);
+  if (at != std::string::npos && out.find('/', start) > at) {
+    out.replace(start, at - start, "***");
+  }
+  if (out.size() > 200) {
+    out = out.substr(0, 200) + "...";
+  }
+  return out;
+}
+
 Error UrlError(std::string_view text, std::string_view cause) {
-  return Error{"invalid URL '" + std::string(text) + "': " + std::string(cause)};
+  return Error{"invalid URL '" + Redacted(text) + "': " + std::string(cause)};
 }
 
 std::optional<int> ParsePort(std::string_view digits) {

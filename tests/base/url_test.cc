@@ -40,6 +40,17 @@ TEST(UrlTest, RejectsUserinfoSchemesAndControlCharacters) {
   EXPECT_FALSE(ParseUrl("http://wallet.example/cb#frag").ok());
 }
 
+TEST(UrlTest, ErrorsNeverRepeatCredentialsOrQuery) {
+  Result<Url> userinfo = ParseUrl("http://user:s3cret@wallet.example/cb");
+  Result<Url> query = ParseUrl("ftp://wallet.example/cb?token=s3cret");
+
+  ASSERT_FALSE(userinfo.ok());
+  ASSERT_FALSE(query.ok());
+  EXPECT_EQ(userinfo.error().message.find("s3cret"), std::string::npos);
+  EXPECT_NE(userinfo.error().message.find("user information"), std::string::npos);
+  EXPECT_EQ(query.error().message.find("s3cret"), std::string::npos);
+}
+
 TEST(UrlTest, AppendsEventSegmentWithoutDoubleSlash) {
   Url with_path = *ParseUrl("http://h:8081/callback");
   Url with_slash = *ParseUrl("http://h:8081/callback/");

@@ -1,6 +1,7 @@
 #include "delivery/lane.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "event/body.h"
 #include "event/event.h"
@@ -33,6 +34,8 @@ struct Lane::Item {
   long last_status = 0;
   std::string last_error;
   std::string reason;  // why it is being dead-lettered
+  bool probe = false;  // this attempt tests whether the destination is back; it is not counted
+  std::chrono::steady_clock::time_point first_attempt_started;
   std::chrono::system_clock::time_point first_attempt;
   std::chrono::system_clock::time_point last_attempt;
 };
@@ -52,6 +55,7 @@ Lane::Lane(LaneSettings settings, ops::Metrics* metrics, const Clock* clock)
       clock_(clock),
       log_(ops::Log().With({{"lane", settings_.name}})),
       backoff_(settings_.options.retry),
+      circuit_(settings_.circuit),
       dead_letter_acks_(std::make_shared<DeadLetterAcks>()),
       max_pending_(static_cast<size_t>(std::max(256, settings_.options.max_in_flight * 16))) {
   status_.name = settings_.name;
@@ -129,6 +133,7 @@ void Lane::Run() {
     PublishStatus(false);
   }
   MaybeCommit(true);
+  PublishStatus(true);
   if (Status status = consumer_->CommitSync(tracker_.AllCommittable()); !status.ok()) {
     log_.Warn("final commit failed", {{"error", status.error().message}});
   }
@@ -206,6 +211,13 @@ void Lane::HandleRecord(kafka::Record record) {
 void Lane::Dispatch() {
   const size_t limit = static_cast<size_t>(settings_.options.max_in_flight);
   steady_clock::time_point now = clock_->Now();
+  if (circuit_.open()) {
+    if (sender_->in_flight() < limit && circuit_.TryStartProbe(now) && !DispatchProbe()) {
+      circuit_.Reset();  // nothing left to test with; the next failures open it again
+      OnCircuitClosed();
+    }
+    return;
+  }
   while (sender_->in_flight() < limit) {
     uint64_t id = 0;
     if (!retry_timers_.empty() && retry_timers_.begin()->first <= now) {
@@ -223,8 +235,35 @@ void Lane::Dispatch() {
   }
 }
 
+bool Lane::DispatchProbe() {
+  // Probes alternate between events that already failed and fresh ones, so an event that
+  // always fails cannot be mistaken for an outage forever.
+  probe_fresh_ = !probe_fresh_;
+  std::optional<uint64_t> id;
+  if (probe_fresh_ || retry_timers_.empty()) {
+    id = scheduler_.PopReady();
+  }
+  if (!id && !retry_timers_.empty()) {
+    id = retry_timers_.begin()->second;
+    retry_timers_.erase(retry_timers_.begin());
+  }
+  if (!id) {
+    return false;
+  }
+  auto it = items_.find(*id);
+  if (it == items_.end()) {
+    return false;
+  }
+  it->second->probe = true;
+  StartAttempt(*it->second);
+  return true;
+}
+
 void Lane::StartAttempt(Item& item) {
   ++item.attempts;
+  if (item.attempts == 1) {
+    item.first_attempt_started = clock_->Now();
+  }
   item.last_attempt = clock_->WallNow();
   if (item.attempts == 1) {
     item.first_attempt = item.last_attempt;
@@ -260,6 +299,12 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
   item.last_status = response.status;
   item.last_error = response.error;
   const double duration_ms = static_cast<double>(response.duration.count()) / 1000.0;
+  bool answered = response.result == AttemptResult::kDelivered ||
+                  (response.result == AttemptResult::kRejected && response.blocked.empty());
+  if (answered && circuit_.OnAnswer(clock_->Now())) {
+    OnCircuitClosed();
+  }
+  bool was_probe = std::exchange(item.probe, false);
   if (response.result == AttemptResult::kDelivered) {
     lane_metrics_.delivered->Increment();
     if (item.record.timestamp_ms > 0) {
@@ -277,41 +322,108 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
     FinishItem(item.id);
     return;
   }
-  if (response.result == AttemptResult::kRetryable && backoff_.MayRetry(item.attempts)) {
-    milliseconds delay = backoff_.Delay(item.attempts, response.retry_after);
-    retry_timers_.emplace(clock_->Now() + delay, item.id);
-    lane_metrics_.retries->Increment();
-    int64_t suppressed = 0;
-    if (retry_log_limiter_.Allow(&suppressed)) {
-      log_.Warn("delivery attempt failed, will retry",
-                {{"partition", item.record.partition},
-                 {"offset", item.record.offset},
-                 {"event_id", item.prepared->event_id},
-                 {"attempt", item.attempts},
-                 {"status_code", static_cast<int64_t>(response.status)},
-                 {"duration_ms", duration_ms},
-                 {"error", response.error},
-                 {"retry_in_ms", static_cast<int64_t>(delay.count())},
-                 {"suppressed", suppressed}});
-    }
+  if (response.result == AttemptResult::kRetryable) {
+    OnTransientFailure(item, response, was_probe);
     return;
   }
-  bool rejected = response.result == AttemptResult::kRejected;
-  (rejected ? lane_metrics_.rejected : lane_metrics_.exhausted)->Increment();
-  log_.Error(rejected ? "delivery rejected" : "delivery attempts exhausted",
-             {{"partition", item.record.partition},
-              {"offset", item.record.offset},
-              {"event_id", item.prepared->event_id},
-              {"attempt", item.attempts},
-              {"status_code", static_cast<int64_t>(response.status)},
-              {"duration_ms", duration_ms},
-              {"error", response.error},
-              {"location", response.location}});
+  lane_metrics_.rejected->Increment();
+  log_.Error("delivery rejected", {{"partition", item.record.partition},
+                                   {"offset", item.record.offset},
+                                   {"event_id", item.prepared->event_id},
+                                   {"attempt", item.attempts},
+                                   {"status_code", static_cast<int64_t>(response.status)},
+                                   {"duration_ms", duration_ms},
+                                   {"error", response.error},
+                                   {"location", response.location}});
   if (settings_.dead_letters) {
-    DeadLetter(item, rejected ? "rejected" : "exhausted");
+    DeadLetter(item, "rejected");
   } else {
     FinishItem(item.id);
   }
+}
+
+void Lane::OnTransientFailure(Item& item, const HttpResponse& response, bool was_probe) {
+  steady_clock::time_point now = clock_->Now();
+  bool opened = circuit_.OnFailure(now);
+  if (!was_probe && !backoff_.MayRetry(item.attempts) &&
+      !circuit_.AnsweredSince(item.first_attempt_started)) {
+    // Out of attempts, but the destination has not answered anything since this event's first
+    // try: it is down, not rejecting this event. An outage pauses the lane; it never
+    // dead-letters. Once anything is answered again the event gets one more attempt.
+    if (!circuit_.open()) {
+      circuit_.Open(now);
+      opened = true;
+    }
+  }
+  if (opened) {
+    OnCircuitOpened(response);
+  }
+  if (was_probe || circuit_.open()) {
+    // Attempts made while the destination is down are not held against the event.
+    if (!backoff_.MayRetry(item.attempts) || was_probe) {
+      --item.attempts;
+    }
+    retry_timers_.emplace(circuit_.next_probe(), item.id);
+    return;
+  }
+  if (!backoff_.MayRetry(item.attempts)) {
+    lane_metrics_.exhausted->Increment();
+    log_.Error("delivery attempts exhausted",
+               {{"partition", item.record.partition},
+                {"offset", item.record.offset},
+                {"event_id", item.event_id},
+                {"attempt", item.attempts},
+                {"status_code", static_cast<int64_t>(response.status)},
+                {"error", response.error}});
+    if (settings_.dead_letters) {
+      DeadLetter(item, "exhausted");
+    } else {
+      FinishItem(item.id);
+    }
+    return;
+  }
+  milliseconds delay = backoff_.Delay(item.attempts, response.retry_after);
+  retry_timers_.emplace(now + delay, item.id);
+  lane_metrics_.retries->Increment();
+  int64_t suppressed = 0;
+  if (retry_log_limiter_.Allow(&suppressed)) {
+    log_.Warn("delivery attempt failed, will retry",
+              {{"partition", item.record.partition},
+               {"offset", item.record.offset},
+               {"event_id", item.event_id},
+               {"attempt", item.attempts},
+               {"status_code", static_cast<int64_t>(response.status)},
+               {"duration_ms", static_cast<double>(response.duration.count()) / 1000.0},
+               {"error", response.error},
+               {"retry_in_ms", static_cast<int64_t>(delay.count())},
+               {"suppressed", suppressed}});
+  }
+}
+
+void Lane::OnCircuitOpened(const HttpResponse& response) {
+  circuit_opened_at_ = clock_->Now();
+  lane_metrics_.circuit_open->Set(1);
+  log_.Warn("destination unreachable, lane paused and probing",
+            {{"status_code", static_cast<int64_t>(response.status)},
+             {"error", response.error},
+             {"next_probe_ms", static_cast<int64_t>(std::chrono::duration_cast<milliseconds>(
+                                                        circuit_.next_probe() - clock_->Now())
+                                                        .count())}});
+}
+
+void Lane::OnCircuitClosed() {
+  lane_metrics_.circuit_open->Set(0);
+  // Everything that waited for the destination may go now, in its original order.
+  std::multimap<steady_clock::time_point, uint64_t> due;
+  steady_clock::time_point now = clock_->Now();
+  for (const auto& [when, id] : retry_timers_) {
+    due.emplace(std::min(when, now), id);
+  }
+  retry_timers_.swap(due);
+  log_.Info("destination answering again, lane resumed",
+            {{"down_ms",
+              static_cast<int64_t>(
+                  std::chrono::duration_cast<milliseconds>(now - circuit_opened_at_).count())}});
 }
 
 void Lane::DeadLetter(Item& item, const std::string& reason) {
@@ -415,10 +527,14 @@ void Lane::MaybeCommit(bool force) {
 
 void Lane::UpdatePause() {
   size_t unfinished = tracker_.unfinished();
-  if (!consumer_->paused() && unfinished >= max_pending_) {
+  // While the destination is down the lane reads ahead only a little: enough records to probe
+  // with more than one event, so one event that always fails cannot hold the lane forever.
+  size_t limit =
+      circuit_.open() ? static_cast<size_t>(settings_.options.max_in_flight) : max_pending_;
+  if (!consumer_->paused() && unfinished >= limit) {
     consumer_->PauseAll();
     log_.Debug("lane full, partitions paused", {{"pending", static_cast<int64_t>(unfinished)}});
-  } else if (consumer_->paused() && unfinished <= max_pending_ / 2) {
+  } else if (consumer_->paused() && unfinished <= limit / 2) {
     consumer_->ResumeAll();
   }
 }
@@ -448,6 +564,9 @@ void Lane::PublishStatus(bool force) {
   std::vector<kafka::PartitionOffset> committable = tracker_.AllCommittable();
   status_.joined = consumer_->joined();
   status_.paused = consumer_->paused();
+  status_.circuit = circuit_.state() == Circuit::State::kClosed
+                        ? "closed"
+                        : (circuit_.state() == Circuit::State::kOpen ? "open" : "probing");
   status_.partitions = consumer_->assigned();
   status_.in_flight = static_cast<int64_t>(sender_->in_flight());
   status_.pending = static_cast<int64_t>(tracker_.unfinished());

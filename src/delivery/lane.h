@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "base/result.h"
 #include "config/config.h"
+#include "delivery/circuit.h"
 #include "delivery/destination.h"
 #include "delivery/http_sender.h"
 #include "delivery/key_scheduler.h"
@@ -37,6 +38,7 @@ struct LaneSettings {
   bool verify_tls = true;
   kafka::ConsumerOptions consumer;
   SenderOptions sender;
+  CircuitOptions circuit;
   int64_t max_event_bytes = 1 << 20;
   // Where rejected and exhausted events go; null drops them (tests only).
   std::shared_ptr<kafka::DeadLetterWriter> dead_letters;
@@ -51,6 +53,7 @@ struct LaneStatus {
   bool running = false;
   bool joined = false;
   bool paused = false;
+  std::string circuit = "closed";  // closed, open or probing
   std::vector<int32_t> partitions;
   int64_t in_flight = 0;
   int64_t pending = 0;
@@ -88,7 +91,11 @@ class Lane : private kafka::RebalanceListener {
   void PollKafka();
   void HandleRecord(kafka::Record record);
   void Dispatch();
+  bool DispatchProbe();
   void StartAttempt(Item& item);
+  void OnTransientFailure(Item& item, const HttpResponse& response, bool was_probe);
+  void OnCircuitOpened(const HttpResponse& response);
+  void OnCircuitClosed();
   void HandleCompleted();
   void HandleResponse(Item& item, const HttpResponse& response);
   void FinishItem(uint64_t id);
@@ -107,6 +114,9 @@ class Lane : private kafka::RebalanceListener {
   const Clock* clock_;
   ops::Logger log_;
   Backoff backoff_;
+  Circuit circuit_;
+  bool probe_fresh_ = false;
+  std::chrono::steady_clock::time_point circuit_opened_at_;
   std::unique_ptr<kafka::Consumer> consumer_;
   std::unique_ptr<HttpSender> sender_;
   KeyScheduler scheduler_;

@@ -24,8 +24,8 @@ TestReceiver::TestReceiver() : impl_(std::make_unique<Impl>()) {}
 
 TestReceiver::~TestReceiver() { Stop(); }
 
-void TestReceiver::Start() {
-  port_ = *ops::PickFreePort("127.0.0.1");
+void TestReceiver::Start(int port) {
+  port_ = port != 0 ? port : *ops::PickFreePort("127.0.0.1");
   impl_->listener = std::make_unique<web::http::experimental::listener::http_listener>(
       web::uri("http://127.0.0.1:" + std::to_string(port_) + "/"));
   impl_->listener->support([this](web::http::http_request request) {

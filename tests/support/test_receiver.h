@@ -32,8 +32,8 @@ class TestReceiver {
   TestReceiver();
   ~TestReceiver();
 
-  // Starts on a free loopback port.
-  void Start();
+  // Starts on `port`, or a free loopback port when 0.
+  void Start(int port = 0);
   void Stop();
   int port() const { return port_; }
   std::string Url(const std::string& path) const;

@@ -1,0 +1,131 @@
+// A lane's side of Kafka: commits, pausing, rebalances, and the status it publishes.
+#include <algorithm>
+
+#include "delivery/lane.h"
+#include "delivery/lane_item.h"
+
+namespace anchor_events::delivery {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr milliseconds kCommitInterval{200};
+constexpr milliseconds kStatusInterval{250};
+constexpr milliseconds kIdleWait{100};
+
+}  // namespace
+
+void Lane::MaybeCommit(bool force) {
+  steady_clock::time_point now = clock_->Now();
+  if (!force && now < next_commit_) {
+    return;
+  }
+  next_commit_ = now + kCommitInterval;
+  consumer_->CommitAsync(tracker_.TakeCommittable());
+}
+
+void Lane::UpdatePause() {
+  size_t unfinished = tracker_.unfinished();
+  // While the destination is down the lane reads ahead only a little: enough records to probe
+  // with more than one event, so one event that always fails cannot hold the lane forever.
+  size_t limit =
+      circuit_.open() ? static_cast<size_t>(settings_.options.max_in_flight) : max_pending_;
+  if (!consumer_->paused() && unfinished >= limit) {
+    consumer_->PauseAll();
+    log_.Debug("lane full, partitions paused", {{"pending", static_cast<int64_t>(unfinished)}});
+  } else if (consumer_->paused() && unfinished <= limit / 2) {
+    consumer_->ResumeAll();
+  }
+}
+
+std::chrono::milliseconds Lane::NextWait() const {
+  milliseconds wait = kIdleWait;
+  if (!retry_timers_.empty()) {
+    auto until =
+        std::chrono::duration_cast<milliseconds>(retry_timers_.begin()->first - clock_->Now());
+    wait = std::clamp(until, milliseconds(0), wait);
+  }
+  if (scheduler_.ready() > 0 &&
+      sender_->in_flight() < static_cast<size_t>(settings_.options.max_in_flight)) {
+    wait = milliseconds(0);
+  }
+  return wait;
+}
+
+void Lane::PublishStatus(bool force) {
+  steady_clock::time_point now = clock_->Now();
+  std::lock_guard<std::mutex> lock(status_mutex_);
+  status_.last_tick = now;
+  if (!force && now < next_status_) {
+    return;
+  }
+  next_status_ = now + kStatusInterval;
+  std::vector<kafka::PartitionOffset> committable = tracker_.AllCommittable();
+  status_.joined = consumer_->joined();
+  status_.paused = consumer_->paused();
+  status_.circuit = circuit_.state() == Circuit::State::kClosed
+                        ? "closed"
+                        : (circuit_.state() == Circuit::State::kOpen ? "open" : "probing");
+  status_.partitions = consumer_->assigned();
+  status_.in_flight = static_cast<int64_t>(sender_->in_flight());
+  status_.pending = static_cast<int64_t>(tracker_.unfinished());
+  status_.waiting_retry = static_cast<int64_t>(retry_timers_.size());
+  status_.dead_lettering = static_cast<int64_t>(dead_lettering_);
+  status_.lag = consumer_->Lag(committable);
+  lane_metrics_.pending->Set(static_cast<double>(status_.pending));
+  lane_metrics_.lag->Set(static_cast<double>(status_.lag));
+  lane_metrics_.assigned_partitions->Set(static_cast<double>(status_.partitions.size()));
+}
+
+void Lane::OnAssigned(const std::vector<int32_t>& partitions) {
+  std::string list;
+  for (int32_t p : partitions) {
+    list += (list.empty() ? "" : ",") + std::to_string(p);
+  }
+  log_.Info("partitions assigned", {{"partitions", list}});
+}
+
+void Lane::OnRevoked(const std::vector<int32_t>& partitions, bool lost) {
+  std::vector<kafka::PartitionOffset> commit;
+  for (const kafka::PartitionOffset& po : tracker_.AllCommittable()) {
+    if (std::find(partitions.begin(), partitions.end(), po.partition) != partitions.end()) {
+      commit.push_back(po);
+    }
+  }
+  if (!lost) {
+    if (Status status = consumer_->CommitSync(commit); !status.ok()) {
+      log_.Warn("commit on revoke failed", {{"error", status.error().message}});
+    }
+  }
+  for (auto it = items_.begin(); it != items_.end();) {
+    Item& item = *it->second;
+    if (std::find(partitions.begin(), partitions.end(), item.record.partition) ==
+        partitions.end()) {
+      ++it;
+      continue;
+    }
+    if (item.in_flight) {
+      sender_->Cancel(item.id);
+    }
+    if (!item.reason.empty()) {
+      --dead_lettering_;  // a late answer for it is ignored
+    }
+    if (!item.key.empty()) {
+      scheduler_.DropKey(item.key);
+    }
+    it = items_.erase(it);
+  }
+  for (auto* timers : {&retry_timers_, &dead_letter_retries_}) {
+    for (auto it = timers->begin(); it != timers->end();) {
+      it = items_.count(it->second) ? std::next(it) : timers->erase(it);
+    }
+  }
+  for (int32_t p : partitions) {
+    tracker_.Drop(p);
+  }
+  log_.Info(lost ? "partitions lost" : "partitions revoked",
+            {{"count", static_cast<int64_t>(partitions.size())}});
+}
+
+}  // namespace anchor_events::delivery

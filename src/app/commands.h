@@ -13,6 +13,7 @@ int CheckConfigCommand(const Argv& args);  // validate only
 int SignCommand(const Argv& args);         // print a Signature header
 int VerifyCommand(const Argv& args);       // check a Signature header
 int DemoCommand(const Argv& args);         // embedded broker, receivers and sample events
+int ReplayCommand(const Argv& args);       // re-deliver dead-lettered events of one lane
 
 // Exit codes shared by the commands.
 inline constexpr int kExitOk = 0;

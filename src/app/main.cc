@@ -17,7 +17,10 @@ constexpr const char* kUsage =
     "                                with the seed in SECRET_SEP10_SIGNING_SEED(_FILE)\n"
     "  verify --account G... --url URL --header 'Signature: ...' --body-file F [--now T]\n"
     "         [--max-age SECONDS]    check a callback's Signature header (exit 0 when valid)\n"
-    "  demo [--events DIR]           run the whole path on an embedded broker and exit\n"
+    "  replay --lane NAME [--since T] [--until T] [--dry-run] [--rate N] [--config FILE]\n"
+    "                                re-deliver the dead-lettered events of one lane; progress\n"
+    "                                is kept, so a second run does not repeat the first\n"
+    "  demo                          run the whole path on an embedded broker and exit\n"
     "  version                       print the version\n"
     "\n"
     "The configuration file may also be named by STELLAR_ANCHOR_CONFIG; environment variables\n"
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   if (command == "sign") return SignCommand(args);
   if (command == "verify") return VerifyCommand(args);
   if (command == "demo") return DemoCommand(args);
+  if (command == "replay") return ReplayCommand(args);
   if (command == "version" || command == "--version") {
     std::puts("anchor-events " ANCHOR_EVENTS_VERSION);
     return kExitOk;

@@ -110,6 +110,7 @@ struct Config {
   std::vector<ClientConfig> clients;
 
   std::string consumer_group_prefix = "anchor-events";
+  std::string group_instance_id;  // static membership base id; empty: dynamic membership
   StartOffset new_lane_offset = StartOffset::kLatest;
   bool allow_private_destinations = false;
   int management_server_port = 9088;

@@ -109,6 +109,16 @@ void AddProcessorRows(std::vector<Setting>* rows) {
                 [](const Value& v) { return KafkaNameProblem(std::get<std::string>(v), 100); }),
       [](auto& c) -> auto& { return c.consumer_group_prefix; }));
   rows->push_back(Bind(
+      WithCheck(Row("event_processor.group_instance_id", SettingType::kString, "",
+                    "Static group membership: when set (for example to the pod name), each "
+                    "lane joins as <value>-<lane>, so a restart within the session timeout "
+                    "keeps its partitions without a rebalance."),
+                [](const Value& v) {
+                  const auto& text = std::get<std::string>(v);
+                  return text.empty() ? std::string() : KafkaNameProblem(text, 100);
+                }),
+      [](auto& c) -> auto& { return c.group_instance_id; }));
+  rows->push_back(Bind(
       EnumRow("event_processor.new_lane_offset", {"latest", "earliest"}, "latest",
               "Where a lane with no committed offset starts reading."),
       [](auto& c) -> auto& { return c.new_lane_offset; }));

@@ -16,6 +16,10 @@ kafka::ConsumerOptions ConsumerFor(const config::Config& config, std::string gro
   options.group_id = std::move(group_id);
   options.topic = config.kafka.topic;
   options.start_offset = config.new_lane_offset;
+  if (!config.group_instance_id.empty()) {
+    // One instance id per lane: every lane is a member of its own group.
+    options.group_instance_id = config.group_instance_id + "-" + options.group_id;
+  }
   return options;
 }
 
@@ -32,8 +36,9 @@ std::string Fingerprint(const config::Config& config, const std::string& lane_pa
   out << k.bootstrap_server << '|' << k.client_id << '|' << k.topic << '|' << k.security_protocol
       << '|' << k.sasl_mechanism << '|' << k.sasl_username << '|' << k.sasl_password << '|'
       << k.ssl_ca_location << '|' << k.ssl_certificate_location << '|' << k.ssl_key_location << '|'
-      << config.consumer_group_prefix << '|' << static_cast<int>(config.new_lane_offset) << '|'
-      << config.allow_private_destinations << '|' << config.max_event_bytes;
+      << config.consumer_group_prefix << '|' << config.group_instance_id << '|'
+      << static_cast<int>(config.new_lane_offset) << '|' << config.allow_private_destinations << '|'
+      << config.max_event_bytes;
   for (const auto& [name, value] : k.properties) out << '|' << name << '=' << value;
   for (const std::string& pin : config.resolve) out << '|' << pin;
   out << "||" << lane_part;
@@ -97,8 +102,7 @@ Processor::Processor(ops::Metrics* metrics, const Clock* clock)
 
 Processor::~Processor() { Shutdown(clock_->Now()); }
 
-Result<std::map<std::string, std::pair<std::string, LaneSettings>>> Processor::BuildLanes(
-    const config::Config& config) const {
+Result<LanePlan> PlanLanes(const config::Config& config) {
   std::map<std::string, std::pair<std::string, LaneSettings>> lanes;
   if (config.callback_api.enabled) {
     const config::CallbackApiConfig& api = config.callback_api;
@@ -167,7 +171,7 @@ Status Processor::EnsureDeadLetterWriter(const config::Config& config) {
 }
 
 Status Processor::Apply(const config::Config& config) {
-  auto built = BuildLanes(config);
+  auto built = PlanLanes(config);
   if (!built.ok()) {
     return built.error();
   }

@@ -25,6 +25,12 @@ std::string CallbackApiGroupId(const std::string& prefix);
 std::string ClientGroupId(const std::string& prefix, const std::string& client_name);
 inline constexpr std::string_view kCallbackApiLane = "callback-api";
 
+// The settings of every lane `config` asks for, by lane name, each with a fingerprint of what
+// it was built from (equal fingerprints: the running lane can be kept). Fails when a lane
+// cannot be built, for example because of a bad signing seed.
+using LanePlan = std::map<std::string, std::pair<std::string, LaneSettings>>;
+Result<LanePlan> PlanLanes(const config::Config& config);
+
 // Thread-safe: Apply/Stop from the control thread, probes and status from server threads.
 class Processor {
  public:
@@ -48,8 +54,6 @@ class Processor {
     std::string fingerprint;
     std::unique_ptr<Lane> lane;
   };
-  Result<std::map<std::string, std::pair<std::string, LaneSettings>>> BuildLanes(
-      const config::Config& config) const;
 
   Status EnsureDeadLetterWriter(const config::Config& config);
 

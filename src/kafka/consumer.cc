@@ -302,6 +302,32 @@ int64_t Consumer::Lag(const std::vector<PartitionOffset>& committable) const {
   return lag;
 }
 
+Result<std::vector<PartitionOffset>> Consumer::QueryEnds(int timeout_ms) const {
+  std::vector<PartitionOffset> ends;
+  for (int32_t p : assigned_) {
+    int64_t low = 0;
+    int64_t high = 0;
+    if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(handle_, topic_.c_str(), p,
+                                                                   &low, &high, timeout_ms);
+        err) {
+      return Error{"querying the end of " + topic_ + "/" + std::to_string(p) +
+                   " failed: " + rd_kafka_err2str(err)};
+    }
+    ends.push_back({p, high});
+  }
+  return ends;
+}
+
+std::vector<PartitionOffset> Consumer::Positions() const {
+  ListPtr list(AssignedList());
+  rd_kafka_position(handle_, list.get());
+  std::vector<PartitionOffset> positions;
+  for (int i = 0; i < list->cnt; ++i) {
+    positions.push_back({list->elems[i].partition, list->elems[i].offset});
+  }
+  return positions;
+}
+
 void Consumer::Close() {
   if (closed_ || handle_ == nullptr) {
     return;

@@ -73,6 +73,12 @@ class Consumer {
   // Records between `committable` and each partition's high watermark (cached, no broker call).
   int64_t Lag(const std::vector<PartitionOffset>& committable) const;
 
+  // The high watermark of each assigned partition, asked of the broker (blocks up to
+  // timeout_ms per partition).
+  Result<std::vector<PartitionOffset>> QueryEnds(int timeout_ms) const;
+  // The next offset this consumer will read from each assigned partition (-1 when unknown).
+  std::vector<PartitionOffset> Positions() const;
+
   const std::vector<int32_t>& assigned() const { return assigned_; }
   bool joined() const { return joined_; }
   // Leaves the group. Idempotent.

@@ -32,5 +32,5 @@ if [[ "${SKIP_SANITIZERS:-0}" != "1" ]]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DANCHOR_EVENTS_SANITIZE=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j1 -L "unit|demo"
+    ctest --test-dir build-asan --output-on-failure -j1 -L "unit|demo|faults"
 fi

@@ -3,7 +3,27 @@
 #include <utility>
 #include <vector>
 
+#include "ops/log.h"
+
 namespace anchor_events::kafka {
+namespace {
+
+// librdkafka's own log lines (connection failures and the like) as rate-limited JSON warnings,
+// instead of its plain-text default on stderr.
+void OnClientLog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  static ops::RateLimiter limiter(std::chrono::seconds(10));
+  int64_t suppressed = 0;
+  if (!limiter.Allow(&suppressed)) {
+    return;
+  }
+  ops::Log().Log(level <= 3 ? ops::LogLevel::kWarn : ops::LogLevel::kDebug, "kafka client log",
+                 {{"client", rd_kafka_name(rk)},
+                  {"facility", facility},
+                  {"error", message},
+                  {"suppressed", suppressed}});
+}
+
+}  // namespace
 
 Status SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
   char error[512];
@@ -43,6 +63,7 @@ Result<ConfPtr> BaseConf(const config::KafkaConfig& kafka) {
       return status.error();
     }
   }
+  rd_kafka_conf_set_log_cb(conf.get(), OnClientLog);
   return conf;
 }
 

@@ -307,8 +307,8 @@ Result<std::vector<PartitionOffset>> Consumer::QueryEnds(int timeout_ms) const {
   for (int32_t p : assigned_) {
     int64_t low = 0;
     int64_t high = 0;
-    if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(handle_, topic_.c_str(), p,
-                                                                   &low, &high, timeout_ms);
+    if (rd_kafka_resp_err_t err =
+            rd_kafka_query_watermark_offsets(handle_, topic_.c_str(), p, &low, &high, timeout_ms);
         err) {
       return Error{"querying the end of " + topic_ + "/" + std::to_string(p) +
                    " failed: " + rd_kafka_err2str(err)};

@@ -137,15 +137,15 @@ void Consumer::OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_lis
   bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(handle_), "COOPERATIVE") == 0;
   std::vector<int32_t> changed = Partitions(partitions);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    if (paused_) {
-      // New partitions join a paused lane paused, so the bound holds.
-      rd_kafka_pause_partitions(handle_, partitions);
-    }
     rd_kafka_error_t* error = nullptr;
     if (cooperative) {
       error = rd_kafka_incremental_assign(handle_, partitions);
     } else {
       rd_kafka_assign(handle_, partitions);
+    }
+    if (paused_) {
+      // New partitions join a paused lane paused, so the bound holds.
+      rd_kafka_pause_partitions(handle_, partitions);
     }
     if (error != nullptr) {
       ops::Log().Error("partition assignment failed",

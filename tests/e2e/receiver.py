@@ -7,7 +7,8 @@ as one JSON line in --record. Verification never changes the answer: a bad signa
 answered 200 and recorded as invalid, so a test can assert that none was.
 
 Only loopback addresses may be bound. Fault options for later tests: --fail-ratio, --hang-ratio,
---status-for EVENT_ID=CODE[:TIMES], --latency-ms, --retry-after.
+--hang-seconds, --status-for EVENT_ID=CODE[:TIMES], --latency-ms, --retry-after.
+--brief keeps records small for load tests (no headers and body; a summary of the body instead).
 
 Each record (one JSON object per line):
   seq, receiver, time (unix seconds, float), time_iso, method, path, query, http_version,
@@ -292,6 +293,42 @@ def find_event_id(receiver: Receiver, headers, body_json):
     return None, None
 
 
+BRIEF_DROPPED = ("headers", "body", "body_b64", "body_json")
+
+
+def body_summary(body_json) -> dict | None:
+    """The object a callback body carries: the business envelope's payload object, a wallet's
+    {"transaction": ...}, or a bare SEP-12 customer. Returns {kind, id, status, message,
+    updated_at} with the fields present, or None."""
+    if not isinstance(body_json, dict):
+        return None
+    obj, kind = None, None
+    payload = body_json.get("payload")
+    holder = payload if isinstance(payload, dict) else body_json
+    for k in ("transaction", "quote", "customer"):
+        if isinstance(holder.get(k), dict):
+            obj, kind = holder[k], k
+            break
+    if obj is None and isinstance(body_json.get("id"), str):
+        obj, kind = body_json, "customer"  # SEP-12 callbacks send the bare customer
+    if obj is None:
+        return None
+    out = {"kind": kind}
+    for k in ("id", "status", "message", "updated_at"):
+        if k in obj:
+            out[k] = obj[k]
+    return out
+
+
+def brief_record(record: dict) -> dict:
+    """--brief: the record without headers and body, plus a summary of the body's object and
+    the verification verdict (for load tests that write tens of thousands of records)."""
+    out = {k: v for k, v in record.items() if k not in BRIEF_DROPPED}
+    out["summary"] = body_summary(record.get("body_json"))
+    out["body_bytes"] = len(record.get("body") or "")
+    return out
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "anchor-events-e2e-receiver"
@@ -368,10 +405,13 @@ class Handler(BaseHTTPRequestHandler):
         record["status"] = status
         record["hung"] = hang
         record["latency_ms"] = round((time.time() - started) * 1000, 1)
+        if receiver.args.brief:
+            record = brief_record(record)
         receiver.write(record)
         if hang:
-            # Never answer; give up the connection only when the receiver stops.
-            receiver.stopping.wait()
+            # Never answer; give up the connection when the receiver stops, or after
+            # --hang-seconds (closed without an answer).
+            receiver.stopping.wait(receiver.args.hang_seconds)
             self.close_connection = True
             return
         payload = b"" if status == 204 else json.dumps({"received": True}).encode()
@@ -444,6 +484,12 @@ def parse_args(argv=None):
     p.add_argument("--status", type=int, default=200, help="default answer")
     p.add_argument("--fail-ratio", type=ratio, default=0.0, help="answer 500 to this fraction")
     p.add_argument("--hang-ratio", type=ratio, default=0.0, help="never answer this fraction")
+    p.add_argument("--hang-seconds", type=float, default=None,
+                   help="close a hung request's connection (unanswered) after this many seconds "
+                        "(default: only when the receiver stops)")
+    p.add_argument("--brief", action="store_true",
+                   help="record no headers and body, only a summary of the body's object "
+                        "(kind, id, status, message, updated_at) and the verification")
     p.add_argument("--status-for", action="append", default=[], metavar="EVENT_ID=CODE[:TIMES]",
                    help="answer CODE for this event id (the first TIMES requests, or always)")
     p.add_argument("--latency-ms", type=float, default=0.0, help="wait this long before answering")

@@ -55,8 +55,8 @@ std::vector<std::string> BusinessDestination::AttemptHeaders(
 }
 
 ClientDestination::ClientDestination(config::ClientConfig client,
-                                     std::shared_ptr<const signing::SigningKey> key)
-    : client_(std::move(client)), key_(std::move(key)) {}
+                                     std::shared_ptr<const signing::KeyHolder> keys)
+    : client_(std::move(client)), keys_(std::move(keys)) {}
 
 std::variant<Prepared, event::SkipReason> ClientDestination::Prepare(
     const event::Event& event, std::chrono::system_clock::time_point /*now*/) const {
@@ -76,17 +76,18 @@ std::variant<Prepared, event::SkipReason> ClientDestination::Prepare(
 std::vector<std::string> ClientDestination::AttemptHeaders(
     const Prepared& prepared, std::chrono::system_clock::time_point now) const {
   int64_t t = UnixSeconds(now);
+  std::shared_ptr<const signing::SigningKey> key = keys_->Current();
   std::vector<std::string> headers = {
       std::string(kContentType),
       Header(kEventIdHeader, prepared.event_id),
       Header("Signature",
-             signing::SignatureHeaderValue(*key_, t, prepared.signature_host, prepared.body)),
+             signing::SignatureHeaderValue(*key, t, prepared.signature_host, prepared.body)),
   };
   if (client_.standard_webhooks) {
     headers.push_back(Header("webhook-id", prepared.event_id));
     headers.push_back(Header("webhook-timestamp", std::to_string(t)));
     headers.push_back(Header("webhook-signature", signing::StandardWebhookSignature(
-                                                      *key_, prepared.event_id, t, prepared.body)));
+                                                      *key, prepared.event_id, t, prepared.body)));
   }
   return headers;
 }

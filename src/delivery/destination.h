@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "event/event.h"
 #include "event/routing.h"
+#include "signing/key_holder.h"
 #include "signing/signer.h"
 
 namespace anchor_events::delivery {
@@ -58,7 +59,8 @@ class BusinessDestination : public Destination {
 // One client application (§4.2, §5).
 class ClientDestination : public Destination {
  public:
-  ClientDestination(config::ClientConfig client, std::shared_ptr<const signing::SigningKey> key);
+  // `keys` is shared with the processor, which replaces the key when the seed is rotated.
+  ClientDestination(config::ClientConfig client, std::shared_ptr<const signing::KeyHolder> keys);
   std::variant<Prepared, event::SkipReason> Prepare(
       const event::Event& event, std::chrono::system_clock::time_point now) const override;
   std::vector<std::string> AttemptHeaders(const Prepared& prepared,
@@ -66,7 +68,7 @@ class ClientDestination : public Destination {
 
  private:
   config::ClientConfig client_;
-  std::shared_ptr<const signing::SigningKey> key_;
+  std::shared_ptr<const signing::KeyHolder> keys_;
 };
 
 }  // namespace anchor_events::delivery

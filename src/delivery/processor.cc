@@ -1,5 +1,6 @@
 #include "delivery/processor.h"
 
+#include <optional>
 #include <sstream>
 
 #include "ops/log.h"
@@ -45,14 +46,13 @@ std::string Fingerprint(const config::Config& config, const std::string& lane_pa
   return out.str();
 }
 
-std::string ClientPart(const config::ClientConfig& c, const std::string& seed) {
+std::string ClientPart(const config::ClientConfig& c) {
   std::ostringstream out;
   out << c.name << '|' << static_cast<int>(c.type) << '|' << c.callback_urls.sep6 << '|'
       << c.callback_urls.sep24 << '|' << c.callback_urls.sep31 << '|' << c.callback_urls.sep12
       << '|' << c.lane.retry.max_attempts << '|' << c.lane.retry.initial_backoff.count() << '|'
       << c.lane.retry.max_backoff.count() << '|' << c.lane.max_in_flight << '|'
-      << c.lane.request_timeout.count() << '|' << c.standard_webhooks << '|' << c.ca_file << '|'
-      << seed;
+      << c.lane.request_timeout.count() << '|' << c.standard_webhooks << '|' << c.ca_file;
   for (const auto& d : c.domains) out << "|d:" << d;
   for (const auto& k : c.signing_keys) out << "|k:" << k;
   for (const auto& n : c.allowed_networks) out << "|n:" << n;
@@ -102,7 +102,7 @@ Processor::Processor(ops::Metrics* metrics, const Clock* clock)
 
 Processor::~Processor() { Shutdown(clock_->Now()); }
 
-Result<LanePlan> PlanLanes(const config::Config& config) {
+Result<LanePlan> PlanLanes(const config::Config& config, std::shared_ptr<signing::KeyHolder> keys) {
   std::map<std::string, std::pair<std::string, LaneSettings>> lanes;
   if (config.callback_api.enabled) {
     const config::CallbackApiConfig& api = config.callback_api;
@@ -125,11 +125,13 @@ Result<LanePlan> PlanLanes(const config::Config& config) {
   if (!config.client_callbacks_enabled) {
     return lanes;
   }
-  Result<signing::SigningKey> key = signing::SigningKey::FromSeed(config.signing_seed);
-  if (!key.ok()) {
-    return Error{"loading the SEP-10 signing seed failed: " + key.error().message};
+  if (!keys) {
+    Result<signing::SigningKey> key = signing::SigningKey::FromSeed(config.signing_seed);
+    if (!key.ok()) {
+      return Error{"loading the SEP-10 signing seed failed: " + key.error().message};
+    }
+    keys = std::make_shared<signing::KeyHolder>(std::move(key).value());
   }
-  auto shared_key = std::make_shared<const signing::SigningKey>(std::move(key).value());
   for (const config::ClientConfig& client : config.clients) {
     if (!client.callback_urls.Any()) {
       continue;
@@ -143,14 +145,13 @@ Result<LanePlan> PlanLanes(const config::Config& config) {
     LaneSettings s;
     s.name = client.name;
     s.options = client.lane;
-    s.destination = std::make_shared<const ClientDestination>(client, shared_key);
+    s.destination = std::make_shared<const ClientDestination>(client, keys);
     s.guard = *guard;
     s.ca_file = client.ca_file;
     s.consumer = ConsumerFor(config, ClientGroupId(config.consumer_group_prefix, client.name));
     s.sender = SenderFor(config);
     s.max_event_bytes = config.max_event_bytes;
-    lanes.emplace(client.name,
-                  std::make_pair(Fingerprint(config, ClientPart(client, config.signing_seed)), s));
+    lanes.emplace(client.name, std::make_pair(Fingerprint(config, ClientPart(client)), s));
   }
   return lanes;
 }
@@ -171,11 +172,26 @@ Status Processor::EnsureDeadLetterWriter(const config::Config& config) {
 }
 
 Status Processor::Apply(const config::Config& config) {
-  auto built = PlanLanes(config);
+  // The seed is checked before anything changes; a rotated key is put into the holder the lanes
+  // already share only once the rest of the configuration has been applied, so no lane restarts
+  // for a rotation and a failed reload leaves the old key in place.
+  std::optional<signing::SigningKey> next_key;
+  if (config.client_callbacks_enabled) {
+    Result<signing::SigningKey> key = signing::SigningKey::FromSeed(config.signing_seed);
+    if (!key.ok()) {
+      return Error{"loading the SEP-10 signing seed failed: " + key.error().message};
+    }
+    next_key = std::move(key).value();
+  }
+  std::shared_ptr<signing::KeyHolder> keys = keys_;
+  if (!keys && next_key) {
+    keys = std::make_shared<signing::KeyHolder>(*next_key);
+  }
+  auto built = PlanLanes(config, keys);
   if (!built.ok()) {
     return built.error();
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   if (Status status = EnsureDeadLetterWriter(config); !status.ok()) {
     return status;
   }
@@ -193,23 +209,25 @@ Status Processor::Apply(const config::Config& config) {
     entry.first += entry.second.dead_letter_poison ? "|poison" : "";
   }
   auto grace = clock_->Now() + config.shutdown_grace;
-  std::vector<std::unique_ptr<Lane>> retired;
+  std::vector<std::pair<std::string, std::unique_ptr<Lane>>> retired;
   for (auto it = lanes_.begin(); it != lanes_.end();) {
     auto next = built->find(it->first);
     if (next == built->end() || next->second.first != it->second.fingerprint) {
       it->second.lane->Stop(grace);
-      retired.push_back(std::move(it->second.lane));
-      metrics_->RemoveLane(it->first);
+      retired.emplace_back(it->first, std::move(it->second.lane));
       it = lanes_.erase(it);
     } else {
       ++it;
     }
   }
   // A replaced lane must leave its group before its successor joins, or both would own the
-  // partitions at once.
-  for (auto& lane : retired) {
+  // partitions at once. Its metrics go only after it stopped writing them.
+  lock.unlock();
+  for (auto& [name, lane] : retired) {
     lane->Join();
+    metrics_->RemoveLane(name);
   }
+  lock.lock();
   Status result;
   for (auto& [name, entry] : *built) {
     if (lanes_.count(name)) {
@@ -221,6 +239,12 @@ Status Processor::Apply(const config::Config& config) {
       continue;
     }
     lanes_.emplace(name, LaneEntry{entry.first, std::move(lane)});
+  }
+  if (!keys_) {
+    keys_ = keys;
+  } else if (next_key && keys_->Current()->AccountId() != next_key->AccountId()) {
+    keys_->Replace(*next_key);
+    ops::Log().Info("signing key rotated", {{"account", next_key->AccountId()}});
   }
   generation_.fetch_add(1);
   metrics_->SetConfigGeneration(generation_.load());

@@ -16,6 +16,7 @@
 #include "delivery/lane.h"
 #include "ops/management_server.h"
 #include "ops/metrics.h"
+#include "signing/key_holder.h"
 
 namespace anchor_events::delivery {
 
@@ -29,9 +30,12 @@ inline constexpr std::string_view kCallbackApiLane = "callback-api";
 // it was built from (equal fingerprints: the running lane can be kept). Fails when a lane
 // cannot be built, for example because of a bad signing seed.
 using LanePlan = std::map<std::string, std::pair<std::string, LaneSettings>>;
-Result<LanePlan> PlanLanes(const config::Config& config);
+// `keys` is the holder client lanes sign with; when null a new one is made from the seed.
+Result<LanePlan> PlanLanes(const config::Config& config,
+                           std::shared_ptr<signing::KeyHolder> keys = nullptr);
 
-// Thread-safe: Apply/Stop from the control thread, probes and status from server threads.
+// Thread-safe: Apply and Shutdown from one control thread at a time, probes and status from
+// server threads.
 class Processor {
  public:
   Processor(ops::Metrics* metrics, const Clock* clock);
@@ -60,6 +64,7 @@ class Processor {
   ops::Metrics* metrics_;
   const Clock* clock_;
   std::shared_ptr<kafka::DeadLetterWriter> dead_letters_;
+  std::shared_ptr<signing::KeyHolder> keys_;  // replaced in place on seed rotation
   std::string dead_letter_fingerprint_;
   mutable std::mutex mutex_;
   std::map<std::string, LaneEntry> lanes_;

@@ -89,7 +89,7 @@ TEST(ClientDestinationTest, SignsEachAttemptOverTheExactBodyAndWrittenHost) {
   client.type = config::ClientType::kNoncustodial;
   client.domains = {"wallet-a.example"};
   client.callback_urls.sep24 = "http://wallet-a.example:18081/callbacks/sep24";
-  auto key = std::make_shared<const signing::SigningKey>(*signing::SigningKey::FromSeed(kSeed));
+  auto key = std::make_shared<const signing::KeyHolder>(*signing::SigningKey::FromSeed(kSeed));
   ClientDestination destination(client, key);
   Prepared prepared = std::get<Prepared>(destination.Prepare(
       FirstEvent("sep24-deposit-lifecycle.jsonl"), std::chrono::system_clock::now()));
@@ -110,13 +110,41 @@ TEST(ClientDestinationTest, SignsEachAttemptOverTheExactBodyAndWrittenHost) {
   EXPECT_EQ(HeaderValue(first, "webhook-signature"), "");
 }
 
+TEST(ClientDestinationTest, SignsWithTheRotatedKeyFromTheNextAttempt) {
+  config::ClientConfig client;
+  client.name = "wallet-a";
+  client.domains = {"wallet-a.example"};
+  client.callback_urls.sep24 = "https://wallet-a.example/cb";
+  auto keys = std::make_shared<signing::KeyHolder>(*signing::SigningKey::FromSeed(kSeed));
+  ClientDestination destination(client, keys);
+  Prepared prepared = std::get<Prepared>(destination.Prepare(
+      FirstEvent("sep24-deposit-lifecycle.jsonl"), std::chrono::system_clock::now()));
+  auto t0 = std::chrono::system_clock::from_time_t(1700000000);
+  const char* kSecondSeed = "SBGM2CE3FD7ZNWU5W3BUN3ARJYHVXCRRT422XJRE3KGPN3KPXCTPXJAU";
+  const char* kSecondAccount = "GA6UAF6D5BBYSWUSW4FKOTI3P26JZGBMZ4XMJFUMYDGVL4JK6RTAZGXX";
+
+  std::string before = HeaderValue(destination.AttemptHeaders(prepared, t0), "Signature");
+  keys->Replace(*signing::SigningKey::FromSeed(kSecondSeed));
+  std::string after = HeaderValue(destination.AttemptHeaders(prepared, t0), "Signature");
+
+  EXPECT_TRUE(signing::VerifySignatureHeader(before, kAccount, "wallet-a.example", prepared.body,
+                                             1700000000)
+                  .ok());
+  EXPECT_TRUE(signing::VerifySignatureHeader(after, kSecondAccount, "wallet-a.example",
+                                             prepared.body, 1700000000)
+                  .ok());
+  EXPECT_FALSE(
+      signing::VerifySignatureHeader(after, kAccount, "wallet-a.example", prepared.body, 1700000000)
+          .ok());
+}
+
 TEST(ClientDestinationTest, SkipsOtherClientsEvents) {
   config::ClientConfig client;
   client.name = "wallet-b";
   client.type = config::ClientType::kCustodial;
   client.signing_keys = {kAccount};
   client.callback_urls.sep24 = "http://wallet-b.example/cb";
-  auto key = std::make_shared<const signing::SigningKey>(*signing::SigningKey::FromSeed(kSeed));
+  auto key = std::make_shared<const signing::KeyHolder>(*signing::SigningKey::FromSeed(kSeed));
   ClientDestination destination(client, key);
 
   auto prepared = destination.Prepare(FirstEvent("sep24-deposit-lifecycle.jsonl"),

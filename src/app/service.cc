@@ -16,9 +16,7 @@ Service::~Service() { Shutdown(); }
 
 Status Service::Start() {
   const config::Config& config = loaded_.config;
-  ops::LogLevel level = ops::LogLevel::kInfo;
-  ops::ParseLogLevel(config.log_level, &level);
-  ops::SetLogLevel(level);
+  ApplyLogLevel(config);
 
   ops::ManagementHandlers handlers;
   handlers.metrics = [this] { return metrics_.Serialize(); };
@@ -36,6 +34,7 @@ Status Service::Start() {
     return status;
   }
   metrics_.CountReload(true);
+  processor_->RecordReload(true, "");
   watched_fingerprint_ = Fingerprint();
   ops::Log().Info("configuration loaded",
                   {{"generation", processor_->generation()},
@@ -43,9 +42,17 @@ Status Service::Start() {
   return {};
 }
 
+std::vector<std::string> Service::WatchedFiles() const {
+  std::vector<std::string> files = loaded_.watched_files;
+  if (!reload_input_.config_path.empty()) {
+    files.push_back(reload_input_.config_path);
+  }
+  return files;
+}
+
 std::string Service::Fingerprint() const {
   std::string out;
-  for (const std::string& path : loaded_.watched_files) {
+  for (const std::string& path : WatchedFiles()) {
     // Kubernetes swaps a ..data symlink: the content is what counts, not the inode.
     std::optional<std::string> content = ReadFile(path);
     out += path + '\0' + (content ? *content : std::string("<unreadable>")) + '\0';
@@ -54,7 +61,7 @@ std::string Service::Fingerprint() const {
 }
 
 void Service::CheckForChanges() {
-  if (loaded_.watched_files.empty()) {
+  if (WatchedFiles().empty()) {
     return;
   }
   std::string now = Fingerprint();
@@ -68,24 +75,42 @@ void Service::Reload(const std::string& why) {
   config::ConfigErrors errors;
   Result<config::LoadedConfig> loaded = config::Load(reload_input_, &errors);
   if (!loaded.ok()) {
-    metrics_.CountReload(false);
-    ops::Log().Error("configuration reload failed, keeping the running configuration",
-                     {{"reason", why},
-                      {"error", errors.problems.empty() ? loaded.error().message : errors.Joined()},
-                      {"generation", processor_->generation()}});
+    ReloadFailed(why, errors.problems.empty() ? loaded.error().message : errors.Joined());
     return;
   }
   if (Status status = processor_->Apply(loaded->config); !status.ok()) {
-    metrics_.CountReload(false);
-    ops::Log().Error("configuration reload failed, keeping the running configuration",
-                     {{"reason", why}, {"error", status.error().message}});
+    ReloadFailed(why, status.error().message);
     return;
   }
+  WarnAboutRestartOnlySettings(loaded->config);
+  ApplyLogLevel(loaded->config);
   loaded_ = std::move(loaded).value();
   watched_fingerprint_ = Fingerprint();
   metrics_.CountReload(true);
+  processor_->RecordReload(true, "");
   ops::Log().Info("configuration reloaded",
                   {{"reason", why}, {"generation", processor_->generation()}});
+}
+
+void Service::ApplyLogLevel(const config::Config& config) {
+  ops::LogLevel level = ops::LogLevel::kInfo;
+  ops::ParseLogLevel(config.log_level, &level);
+  ops::SetLogLevel(level);
+}
+
+void Service::ReloadFailed(const std::string& why, const std::string& error) {
+  metrics_.CountReload(false);
+  processor_->RecordReload(false, error);
+  ops::Log().Error("configuration reload failed, keeping the running configuration",
+                   {{"reason", why}, {"error", error}, {"generation", processor_->generation()}});
+}
+
+void Service::WarnAboutRestartOnlySettings(const config::Config& next) const {
+  const config::Config& now = loaded_.config;
+  if (next.management_server_port != now.management_server_port ||
+      next.management_server_address != now.management_server_address) {
+    ops::Log().Warn("management server settings changed; they take effect at the next restart");
+  }
 }
 
 void Service::Shutdown() {

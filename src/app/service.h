@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "config/loader.h"
@@ -34,7 +35,11 @@ class Service {
   ops::Metrics& metrics() { return metrics_; }
 
  private:
+  std::vector<std::string> WatchedFiles() const;
   std::string Fingerprint() const;
+  static void ApplyLogLevel(const config::Config& config);
+  void ReloadFailed(const std::string& why, const std::string& error);
+  void WarnAboutRestartOnlySettings(const config::Config& next) const;
 
   config::LoadedConfig loaded_;
   config::LoadInput reload_input_;

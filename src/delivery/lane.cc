@@ -54,6 +54,9 @@ Status Lane::Start() {
     std::lock_guard<std::mutex> lock(status_mutex_);
     status_.running = true;
     status_.last_tick = clock_->Now();
+    status_.started_at_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_->WallNow().time_since_epoch())
+            .count();
   }
   thread_ = std::thread([this] { Run(); });
   log_.Info("lane started", {{"group", settings_.consumer.group_id}});

@@ -63,6 +63,7 @@ struct LaneStatus {
   int64_t delivered = 0;
   int64_t failed = 0;
   std::chrono::steady_clock::time_point last_tick;
+  int64_t started_at_ms = 0;  // unix time the lane started; changes only when it is replaced
 };
 
 class Lane : private kafka::RebalanceListener {

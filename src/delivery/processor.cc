@@ -288,10 +288,23 @@ ops::Probe Processor::Live() const {
   return {true, ""};
 }
 
+void Processor::RecordReload(bool applied, const std::string& error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  last_reload_applied_ = applied;
+  last_reload_error_ = error;
+  last_reload_at_ms_ =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_->WallNow().time_since_epoch())
+          .count();
+}
+
 std::string Processor::StatusJson() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::ostringstream out;
-  out << "{\"generation\":" << generation_.load() << ",\"lanes\":[";
+  out << "{\"generation\":" << generation_.load() << ",\"last_reload\":{\"result\":\""
+      << (last_reload_applied_ ? "applied" : "failed") << "\",\"at_ms\":" << last_reload_at_ms_
+      << ",\"error\":";
+  AppendString(out, last_reload_error_);
+  out << "},\"lanes\":[";
   bool first = true;
   for (const auto& [name, entry] : lanes_) {
     LaneStatus s = entry.lane->Snapshot();
@@ -308,7 +321,8 @@ std::string Processor::StatusJson() const {
       out << (i ? "," : "") << s.partitions[i];
     }
     out << "],\"in_flight\":" << s.in_flight << ",\"pending\":" << s.pending
-        << ",\"waiting_retry\":" << s.waiting_retry << ",\"lag\":" << s.lag << "}";
+        << ",\"waiting_retry\":" << s.waiting_retry << ",\"dead_lettering\":" << s.dead_lettering
+        << ",\"lag\":" << s.lag << ",\"started_at_ms\":" << s.started_at_ms << "}";
   }
   out << "]}";
   return out.str();

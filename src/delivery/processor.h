@@ -49,6 +49,8 @@ class Processor {
   void Shutdown(std::chrono::steady_clock::time_point deadline);
 
   int64_t generation() const { return generation_.load(); }
+  // Recorded for /status: the outcome of the last configuration load (error empty on success).
+  void RecordReload(bool applied, const std::string& error);
   ops::Probe Ready() const;
   ops::Probe Live() const;
   std::string StatusJson() const;
@@ -69,6 +71,9 @@ class Processor {
   mutable std::mutex mutex_;
   std::map<std::string, LaneEntry> lanes_;
   std::atomic<int64_t> generation_{0};
+  bool last_reload_applied_ = true;
+  std::string last_reload_error_;
+  int64_t last_reload_at_ms_ = 0;
 };
 
 }  // namespace anchor_events::delivery

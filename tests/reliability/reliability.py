@@ -270,6 +270,7 @@ class Run:
         self.processors: list[harness.Processor] = []
         self.produced = 0
         self.produced_ids: set[str] = set()
+        self._replays = 0
 
     def clients_yaml(self) -> str:
         lines = ["items:"]
@@ -318,15 +319,30 @@ class Run:
         self.processors.append(p)
         return p
 
-    def replay(self, lane: str, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    def replay(self, lane: str, *extra: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """`anchor-events replay --lane LANE ...` with the run's configuration."""
         env = {k: os.environ[k] for k in harness.PASS_THROUGH_ENV if k in os.environ}
         env.setdefault("LANG", "C.UTF-8")
         env.update(self.env)
         env["EVENT_PROCESSOR_MANAGEMENT_SERVER_PORT"] = str(harness.free_port())
-        return subprocess.run([str(harness.binary_path()), "replay", "--lane", lane, *extra],
-                              env=env, cwd=self.workdir, text=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=timeout, stdin=subprocess.DEVNULL)
+        self._replays += 1
+        out_path = self.workdir / f"replay-{self._replays}-{lane}.out"
+        err_path = self.workdir / f"replay-{self._replays}-{lane}.err"
+        cmd = [str(harness.binary_path()), "replay", "--lane", lane, *extra]
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            p = subprocess.Popen(cmd, env=env, cwd=self.workdir, stdout=out, stderr=err,
+                                 stdin=subprocess.DEVNULL)
+            try:
+                code = p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
+                raise AssertionError(
+                    f"`{' '.join(cmd[1:])}` did not exit within {timeout:.0f}s; stdout so far:\n"
+                    f"{out_path.read_text(errors='replace')}\nstderr:\n"
+                    f"{err_path.read_text(errors='replace')}") from None
+        return subprocess.CompletedProcess(cmd, code, out_path.read_text(errors="replace"),
+                                           err_path.read_text(errors="replace"))
 
     # -- load --
 

@@ -6,33 +6,10 @@
 
 #include <arpa/inet.h>
 
+#include "base/strkey.h"
+
 namespace anchor_events::config {
 namespace {
-
-constexpr size_t kStrkeyLength = 56;
-constexpr size_t kStrkeyBytes = 35;  // version + 32-byte key + 2-byte checksum
-
-int Base32Digit(char c) {
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= '2' && c <= '7') {
-    return c - '2' + 26;
-  }
-  return -1;
-}
-
-uint16_t Crc16Xmodem(const uint8_t* data, size_t size) {
-  uint16_t crc = 0;
-  for (size_t i = 0; i < size; ++i) {
-    crc = static_cast<uint16_t>(crc ^ (data[i] << 8));
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000) != 0 ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
-                                : static_cast<uint16_t>(crc << 1);
-    }
-  }
-  return crc;
-}
 
 bool AllDigits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(),
@@ -79,37 +56,7 @@ bool HostBitsClear(const std::array<uint8_t, 16>& bytes, size_t size, int prefix
 }  // namespace
 
 std::string StrkeyProblem(std::string_view text, uint8_t version) {
-  if (text.empty()) {
-    return "is empty";
-  }
-  if (text.size() != kStrkeyLength) {
-    return "must be 56 characters, got " + std::to_string(text.size());
-  }
-  std::array<uint8_t, kStrkeyBytes> bytes{};
-  uint32_t buffer = 0;
-  int bits = 0;
-  size_t out = 0;
-  for (char c : text) {
-    int digit = Base32Digit(c);
-    if (digit < 0) {
-      return "must be upper-case base32 (A-Z, 2-7)";
-    }
-    buffer = (buffer << 5) | static_cast<uint32_t>(digit);
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes[out++] = static_cast<uint8_t>(buffer >> bits);
-    }
-  }
-  if (bytes[0] != version) {
-    return version == kSeedVersion ? "must be a secret seed (S...)"
-                                   : "must be a public account key (G...)";
-  }
-  uint16_t expected = static_cast<uint16_t>(bytes[33] | (bytes[34] << 8));
-  if (Crc16Xmodem(bytes.data(), 33) != expected) {
-    return "checksum mismatch";
-  }
-  return "";
+  return anchor_events::StrkeyProblem(text, static_cast<StrkeyVersion>(version));
 }
 
 std::string HostNameProblem(std::string_view host) {

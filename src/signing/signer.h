@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "base/result.h"
-#include "signing/strkey.h"
+#include "base/strkey.h"
 
 namespace anchor_events::signing {
 

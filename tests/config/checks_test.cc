@@ -21,9 +21,9 @@ TEST(StrkeyCheckTest, RejectsTheBadSeedsOfTheSigningVectors) {
             "checksum mismatch");
   EXPECT_EQ(StrkeyProblem(kAccount, kSeedVersion), "must be a secret seed (S...)");
   EXPECT_EQ(StrkeyProblem("SCOWDMM5576VUYF2QRFPJEXMFTCEISOFNF5TE2IZOA52YAY4VZ7WBQ", kSeedVersion),
-            "must be 56 characters, got 54");
+            "expected 56 characters, got 54");
   EXPECT_EQ(StrkeyProblem("scowdmm5576vuyf2qrfpjexmftceisofnf5te2izoa52yay4vz7wbqno", kSeedVersion),
-            "must be upper-case base32 (A-Z, 2-7)");
+            "lower-case characters are not allowed");
   EXPECT_EQ(StrkeyProblem("", kSeedVersion), "is empty");
 }
 

@@ -1,14 +1,14 @@
-#include "signing/strkey.h"
+#include "base/strkey.h"
 
 #include <gtest/gtest.h>
 
-#include "signing_vectors.h"
+#include "signing/signing_vectors.h"
 
-namespace anchor_events::signing {
+namespace anchor_events {
 namespace {
 
-using testing::BytesToHex;
-using testing::KeyField;
+using signing::testing::BytesToHex;
+using signing::testing::KeyField;
 
 std::string KeyHex(const Key32& key) {
   return BytesToHex(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
@@ -62,7 +62,7 @@ TEST(StrkeyTest, ErrorsNameTheCauseWithoutEchoingTheKey) {
       {bad_checksum, "checksum mismatch"},
       {bad_character, "character 11 is outside the base32 alphabet"},
       {lower_case, "lower-case characters are not allowed"},
-      {KeyField("rfc8032-test1", "account"), "version byte is 0x30, expected 0x90"},
+      {KeyField("rfc8032-test1", "account"), "must be a secret seed (S...)"},
   };
 
   for (const Case& c : cases) {
@@ -79,8 +79,8 @@ TEST(StrkeyTest, RejectsSeedWhereAccountIsExpected) {
 
   ASSERT_FALSE(key.ok());
   EXPECT_EQ(key.error().message,
-            "strkey decode failed for account id: version byte is 0x90, expected 0x30");
+            "strkey decode failed for account id: must be a public account key (G...)");
 }
 
 }  // namespace
-}  // namespace anchor_events::signing
+}  // namespace anchor_events

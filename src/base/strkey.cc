@@ -1,12 +1,11 @@
-#include "signing/strkey.h"
+#include "base/strkey.h"
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 
 #include <openssl/crypto.h>
 
-namespace anchor_events::signing {
+namespace anchor_events {
 namespace {
 
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -30,12 +29,6 @@ uint16_t Crc16Xmodem(const uint8_t* data, size_t size) {
 
 const char* VersionName(StrkeyVersion version) {
   return version == StrkeyVersion::kSeed ? "seed" : "account id";
-}
-
-std::string HexByte(uint8_t value) {
-  char text[5];
-  std::snprintf(text, sizeof(text), "0x%02x", value);
-  return text;
 }
 
 Error StrkeyError(StrkeyVersion version, const std::string& cause) {
@@ -81,8 +74,9 @@ Result<Key32> DecodeStrkey(std::string_view text, StrkeyVersion version) {
   }
   Payload& bytes = *payload;
   if (bytes[0] != static_cast<uint8_t>(version)) {
-    return StrkeyError(version, "version byte is " + HexByte(bytes[0]) + ", expected " +
-                                    HexByte(static_cast<uint8_t>(version)));
+    return StrkeyError(version, version == StrkeyVersion::kSeed
+                                    ? "must be a secret seed (S...)"
+                                    : "must be a public account key (G...)");
   }
   const uint16_t expected = Crc16Xmodem(bytes.data(), kPayloadLength - 2);
   const uint16_t written =
@@ -95,6 +89,19 @@ Result<Key32> DecodeStrkey(std::string_view text, StrkeyVersion version) {
   // A seed's bytes should live only in the returned key and the EVP_PKEY built from it.
   OPENSSL_cleanse(bytes.data(), bytes.size());
   return key;
+}
+
+std::string StrkeyProblem(std::string_view text, StrkeyVersion version) {
+  if (text.empty()) {
+    return "is empty";
+  }
+  Result<Key32> key = DecodeStrkey(text, version);
+  if (key.ok()) {
+    OPENSSL_cleanse(key->data(), key->size());
+    return "";
+  }
+  const std::string& message = key.error().message;
+  return message.substr(message.find(": ") + 2);
 }
 
 std::string EncodeStrkey(const Key32& key, StrkeyVersion version) {
@@ -120,4 +127,4 @@ std::string EncodeStrkey(const Key32& key, StrkeyVersion version) {
   return text;
 }
 
-}  // namespace anchor_events::signing
+}  // namespace anchor_events

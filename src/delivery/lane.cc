@@ -23,7 +23,7 @@ Lane::Lane(LaneSettings settings, ops::Metrics* metrics, const Clock* clock)
       metrics_(metrics),
       lane_metrics_(metrics->ForLane(settings_.name)),
       clock_(clock),
-      log_(ops::Log().With({{"lane", settings_.name}})),
+      log_(ops::Log().With({{"lane", settings_.name}, {"topic", settings_.consumer.topic}})),
       backoff_(settings_.options.retry),
       circuit_(settings_.circuit),
       dead_letter_acks_(std::make_shared<DeadLetterAcks>()),

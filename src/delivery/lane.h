@@ -63,7 +63,9 @@ struct LaneStatus {
   int64_t delivered = 0;
   int64_t failed = 0;
   std::chrono::steady_clock::time_point last_tick;
-  int64_t started_at_ms = 0;  // unix time the lane started; changes only when it is replaced
+  int64_t started_at_ms = 0;
+  std::string last_error;  // the consumer's last error, e.g. a missing topic  // unix time the lane
+                           // started; changes only when it is replaced
 };
 
 class Lane : private kafka::RebalanceListener {
@@ -139,6 +141,7 @@ class Lane : private kafka::RebalanceListener {
   ops::RateLimiter poison_log_limiter_{std::chrono::seconds(5)};
   ops::RateLimiter retry_log_limiter_{std::chrono::seconds(5)};
   ops::RateLimiter dead_letter_log_limiter_{std::chrono::seconds(5)};
+  ops::RateLimiter redirect_log_limiter_{std::chrono::seconds(30)};
   std::thread thread_;
   mutable std::mutex status_mutex_;
   LaneStatus status_;

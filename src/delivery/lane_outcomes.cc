@@ -79,6 +79,17 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
 
 void Lane::OnTransientFailure(Item& item, const HttpResponse& response, bool was_probe) {
   steady_clock::time_point now = clock_->Now();
+  if (response.status >= 300 && response.status < 400) {
+    int64_t suppressed = 0;
+    if (redirect_log_limiter_.Allow(&suppressed)) {
+      // The query of a Location may carry tokens; the rest tells the operator where it points.
+      log_.Warn("destination answered with a redirect, which is never followed",
+                {{"status_code", static_cast<int64_t>(response.status)},
+                 {"location", response.location.substr(0, response.location.find('?'))},
+                 {"event_id", item.event_id},
+                 {"suppressed", suppressed}});
+    }
+  }
   bool opened = circuit_.OnFailure(now);
   if (!was_probe && !backoff_.MayRetry(item.attempts) &&
       !circuit_.AnsweredSince(item.first_attempt_started)) {

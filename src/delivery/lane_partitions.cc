@@ -64,6 +64,7 @@ void Lane::PublishStatus(bool force) {
   std::vector<kafka::PartitionOffset> committable = tracker_.AllCommittable();
   status_.joined = consumer_->joined();
   status_.paused = consumer_->paused();
+  status_.last_error = consumer_->last_error();
   status_.circuit = circuit_.state() == Circuit::State::kClosed
                         ? "closed"
                         : (circuit_.state() == Circuit::State::kOpen ? "open" : "probing");

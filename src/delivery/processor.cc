@@ -270,7 +270,8 @@ ops::Probe Processor::Ready() const {
   for (const auto& [name, entry] : lanes_) {
     LaneStatus status = entry.lane->Snapshot();
     if (!status.running || !status.joined) {
-      return {false, "lane " + name + " has not joined its consumer group"};
+      return {false, "lane " + name + " has not joined its consumer group" +
+                         (status.last_error.empty() ? "" : " (" + status.last_error + ")")};
     }
   }
   return {true, std::to_string(lanes_.size()) + " lanes"};
@@ -315,8 +316,13 @@ std::string Processor::StatusJson() const {
     AppendString(out, s.group_id);
     out << ",\"running\":" << (s.running ? "true" : "false")
         << ",\"joined\":" << (s.joined ? "true" : "false")
-        << ",\"paused\":" << (s.paused ? "true" : "false") << ",\"circuit\":\"closed\""
-        << ",\"partitions\":[";
+        << ",\"paused\":" << (s.paused ? "true" : "false") << ",\"circuit\":\"" << s.circuit
+        << "\"";
+    if (!s.last_error.empty()) {
+      out << ",\"last_error\":";
+      AppendString(out, s.last_error);
+    }
+    out << ",\"partitions\":[";
     for (size_t i = 0; i < s.partitions.size(); ++i) {
       out << (i ? "," : "") << s.partitions[i];
     }

@@ -183,15 +183,17 @@ std::optional<Record> Consumer::Poll(int timeout_ms) {
   std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
       message, rd_kafka_message_destroy);
   if (message->err) {
-    static ops::RateLimiter limiter(std::chrono::seconds(10));
+    last_error_ = rd_kafka_message_errstr(message);
     int64_t suppressed = 0;
-    if (limiter.Allow(&suppressed)) {
+    if (error_limiter_.Allow(&suppressed)) {
       ops::Log().Warn("kafka consume error", {{"group", group_id_},
-                                              {"error", rd_kafka_message_errstr(message)},
+                                              {"topic", topic_},
+                                              {"error", last_error_},
                                               {"suppressed", suppressed}});
     }
     return std::nullopt;
   }
+  last_error_.clear();
   Record record;
   record.partition = message->partition;
   record.offset = message->offset;

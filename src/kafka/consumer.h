@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "kafka/commit_tracker.h"
+#include "ops/log.h"
 
 namespace anchor_events::kafka {
 
@@ -81,6 +82,9 @@ class Consumer {
 
   const std::vector<int32_t>& assigned() const { return assigned_; }
   bool joined() const { return joined_; }
+  // The last consume error (for example a topic that does not exist yet), cleared when a
+  // record arrives. Never contains record data.
+  const std::string& last_error() const { return last_error_; }
   // Leaves the group. Idempotent.
   void Close();
 
@@ -100,6 +104,8 @@ class Consumer {
   bool paused_ = false;
   bool joined_ = false;
   bool closed_ = false;
+  std::string last_error_;
+  ops::RateLimiter error_limiter_{std::chrono::seconds(30)};
   int wakeup_read_fd_ = -1;
   int wakeup_write_fd_ = -1;
 };

@@ -42,6 +42,24 @@ TEST_F(ValidationTest, RejectsBooleansOtherThanTrueAndFalse) {
   EXPECT_TRUE(Loads({{"EVENT_PROCESSOR_ALLOW_PRIVATE_DESTINATIONS", "true"}})) << Problems();
 }
 
+TEST_F(ValidationTest, RejectsADeadLetterTopicThatIsTheSourceTopic) {
+  EXPECT_TRUE(Fails({{"EVENT_QUEUE_KAFKA_TOPIC", "LOOP"},
+                     {"EVENT_QUEUE_KAFKA_DEAD_LETTER_TOPIC", "LOOP"}}));
+  EXPECT_TRUE(HasProblem({"EVENT_QUEUE_KAFKA_DEAD_LETTER_TOPIC", "must differ"})) << Problems();
+}
+
+TEST_F(ValidationTest, RejectsBootstrapServersThatAreNotHostPort) {
+  for (const char* text : {"http://kafka:9092", "kafka", "kafka:abc", ":9092"}) {
+    std::map<std::string, std::string> env = MinimalEnv();
+    env["EVENT_QUEUE_KAFKA_BOOTSTRAP_SERVER"] = text;
+    EXPECT_FALSE(LoadWith("", env).ok()) << text;
+    EXPECT_TRUE(HasProblem({"EVENT_QUEUE_KAFKA_BOOTSTRAP_SERVER", "host:port"})) << Problems();
+  }
+  std::map<std::string, std::string> env = MinimalEnv();
+  env["EVENT_QUEUE_KAFKA_BOOTSTRAP_SERVER"] = "k1:9092,k2:9093,[::1]:9094";
+  EXPECT_TRUE(LoadWith("", env).ok()) << Problems();
+}
+
 TEST_F(ValidationTest, RejectsYamlBooleanSpellingsWithLine) {
   EXPECT_FALSE(LoadWith("callback_api:\n  check_certificate: off\n", MinimalEnv()).ok());
   EXPECT_TRUE(HasProblem({"callback_api.check_certificate (", "config.yaml:2)", "'off'"}))

@@ -14,8 +14,8 @@ Each record (one JSON object per line):
   seq, receiver, time (unix seconds, float), time_iso, method, path, query, http_version,
   headers ([[name, value], ...] as received), body (UTF-8 text, U+FFFD for invalid bytes),
   body_b64 (exact bytes), body_utf8 (bool), body_json (parsed body or null), event_id,
-  event_id_header, verification {...}, status (answered status or null when hung), hung,
-  latency_ms.
+  event_id_header, client_gone (the client had closed the connection when the request was
+  read), verification {...}, status (answered status or null when hung), hung, latency_ms.
 """
 
 from __future__ import annotations
@@ -296,6 +296,16 @@ def find_event_id(receiver: Receiver, headers, body_json):
 BRIEF_DROPPED = ("headers", "body", "body_b64", "body_json")
 
 
+def peer_closed(sock) -> bool:
+    """True when the peer has already closed its side (EOF waiting after the request)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+
+
 def body_summary(body_json) -> dict | None:
     """The object a callback body carries: the business envelope's payload object, a wallet's
     {"transaction": ...}, or a bare SEP-12 customer. Returns {kind, id, status, message,
@@ -381,6 +391,7 @@ class Handler(BaseHTTPRequestHandler):
             body_json = None
         event_id, event_id_header = find_event_id(receiver, self.headers, body_json)
         path, _, query = self.path.partition("?")
+        client_gone = peer_closed(self.connection)
         record = {
             "seq": receiver.next_seq(),
             "receiver": receiver.name,
@@ -397,6 +408,9 @@ class Handler(BaseHTTPRequestHandler):
             "body_json": body_json,
             "event_id": event_id,
             "event_id_header": event_id_header,
+            # The client had closed the connection before this request was read to the end
+            # (it gave up waiting, e.g. its deadline passed): an answer will not reach it.
+            "client_gone": client_gone,
             "verification": receiver.verify(self.headers, body, now),
         }
         status, hang = receiver.decide(event_id)
@@ -437,6 +451,7 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # listen backlog: a load test opens many connections at once
 
     def __init__(self, address, receiver, family):
         self.address_family = family

@@ -238,13 +238,11 @@ class Run:
             d.start(receiver_args.get(lane, []))
         self.clients_file = self.workdir / "clients.yaml"
         self.clients_file.write_text(self.clients_yaml(), encoding="utf-8")
-        props = {"session.timeout.ms": "10000"}
-        props.update(kafka_properties or {})
+        props = dict(kafka_properties or {})
         self.env = {
             "EVENT_QUEUE_KAFKA_BOOTSTRAP_SERVER": kafka.bootstrap,
             "EVENT_QUEUE_KAFKA_TOPIC": self.topic,
             "EVENT_QUEUE_KAFKA_DEAD_LETTER_TOPIC": self.dlq_topic,
-            "EVENT_QUEUE_KAFKA_PROPERTIES": ",".join(f"{k}={v}" for k, v in props.items()),
             "EVENT_PROCESSOR_CLIENT_STATUS_CALLBACK_ENABLED": "true",
             "EVENT_PROCESSOR_CALLBACK_API_REQUEST_ENABLED": "true",
             "CALLBACK_API_BASE_URL":
@@ -263,6 +261,8 @@ class Run:
             "EVENT_PROCESSOR_MANAGEMENT_SERVER_ADDRESS": "127.0.0.1",
             "EVENT_PROCESSOR_LOG_LEVEL": log_level,
         }
+        if props:
+            self.env["EVENT_QUEUE_KAFKA_PROPERTIES"] = ",".join(f"{k}={v}" for k, v in props.items())
         for k, v in self.business.items():
             self.env[f"EVENT_PROCESSOR_CALLBACK_API_REQUEST_{k.upper()}"] = str(v)
         for k, v in self.clients.items():
@@ -510,6 +510,7 @@ class LaneAccount:
     duplicates: int = 0        # 2xx answers beyond the first per event
     failed_attempts: int = 0   # answered non-2xx
     hung: int = 0              # never answered (receiver hang)
+    abandoned: int = 0         # read after the processor closed the connection (gave up)
     bad_verification: int = 0  # signature / JWT not valid or not fresh
     body_mismatch: int = 0     # body's object id or step differs from the event id's event
     rewinds: int = 0           # 2xx steps that go back in a key's chain
@@ -567,7 +568,13 @@ def account(run: Run, events: list[Event] | None = None, faults: int = 0,
             eid = r.get("event_id")
             status = r.get("status")
             ok = status is not None and 200 <= status < 300
-            if r.get("hung"):
+            if r.get("client_gone"):
+                # Read only after the processor had given up on it (its deadline passed and it
+                # closed the connection): the processor retries, so it is no delivery, and its
+                # late arrival says nothing about the order the processor sent in.
+                acc.abandoned += 1
+                ok = False
+            elif r.get("hung"):
                 acc.hung += 1
             elif not ok:
                 acc.failed_attempts += 1
@@ -587,7 +594,7 @@ def account(run: Run, events: list[Event] | None = None, faults: int = 0,
             if summ.get("id") != ev.key or (step_shown and not str(
                     summ.get("message", "")).startswith(f"step {ev.seq} of ")):
                 acc.body_mismatch += 1
-            if r["incarnation"] not in excluded and i > 0:
+            if r["incarnation"] not in excluded and i > 0 and not r.get("client_gone"):
                 prev = chains[key][i - 1]
                 if prev.id not in seen_2xx and prev.id not in lane_dlq:
                     acc.early.append((eid, prev.id))
@@ -658,3 +665,63 @@ def assert_balanced(accounts: dict[str, LaneAccount], faults: int = 0,
 
 def account_summary(accounts: dict[str, LaneAccount]) -> dict:
     return {lane: a.summary() for lane, a in accounts.items()}
+
+
+# ---- processor logs and the broker's view of the groups ----------------------------------------
+
+def log_lines(processor: harness.Processor, msg: str | None = None) -> list[dict]:
+    """The JSON log lines of every start of `processor` (optionally only those with `msg`)."""
+    out = []
+    for n in range(1, processor.starts + 1):
+        path = processor.workdir / f"{processor.name}.{n}.log"
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if not line.startswith("{"):
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if msg is None or item.get("msg") == msg:
+                item["start"] = n
+                out.append(item)
+    return out
+
+
+CIRCUIT_OPENED = "destination unreachable, lane paused and probing"
+CIRCUIT_CLOSED = "destination answering again, lane resumed"
+
+
+def circuit_events(processor: harness.Processor) -> dict[str, dict[str, int]]:
+    """Per lane, how often the log says the circuit opened and closed."""
+    out: dict[str, dict[str, int]] = {}
+    for item in log_lines(processor):
+        if item.get("msg") in (CIRCUIT_OPENED, CIRCUIT_CLOSED):
+            lane = out.setdefault(item.get("lane", "?"), {"opened": 0, "closed": 0})
+            lane["opened" if item["msg"] == CIRCUIT_OPENED else "closed"] += 1
+    return out
+
+
+def describe_groups(bootstrap: str, groups: list[str], timeout: float = 60) -> dict[str, list]:
+    """The broker's view (kafka ConsumerGroupCommand --describe --members): per group, a list of
+    (consumer id, client id, #partitions) of its current members."""
+    lib = Path(os.environ.get("ANCHOR_EVENTS_CACHE", Path.home() / ".cache" / "anchor-events")) \
+        / "kafka-4.1.1" / "lib"
+    cmd = ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Dlog4j2.level=ERROR",
+           "-cp", f"{lib}/*", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+           "--bootstrap-server", bootstrap, "--describe", "--members"]
+    for g in groups:
+        cmd += ["--group", g]
+    p = subprocess.run(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    out: dict[str, list] = {g: [] for g in groups}
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[0] in out and parts[1] != "CONSUMER-ID":
+            # GROUP CONSUMER-ID HOST CLIENT-ID #PARTITIONS
+            try:
+                out[parts[0]].append((parts[1], parts[3], int(parts[4])))
+            except ValueError:
+                pass
+    return out

@@ -1,9 +1,12 @@
 // `anchor-events replay`: re-delivers the dead-lettered events of one lane (SPEC §6.4) through
 // the lane's own destination, so signing and authentication are exactly those of live traffic.
-// Progress is committed to the consumer group <prefix>-replay-<lane>, so a second run continues
-// where the first stopped.
+// Progress is committed to the consumer group <prefix>-replay-<lane> when a run completes, so
+// a second run does not repeat the first.
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <thread>
+#include <tuple>
 
 #include "app/args.h"
 #include "app/commands.h"
@@ -65,8 +68,8 @@ std::string HeaderValue(const kafka::Record& record, const char* name) {
 }
 
 // One delivery with the lane's retry policy; false when every attempt failed.
-bool Deliver(const delivery::LaneSettings& lane, const delivery::Prepared& prepared,
-             delivery::HttpSender& sender, std::string* error) {
+bool DeliverOnce(const delivery::LaneSettings& lane, const delivery::Prepared& prepared,
+                 delivery::HttpSender& sender, std::string* error) {
   delivery::Backoff backoff(lane.options.retry);
   for (int attempt = 1;; ++attempt) {
     delivery::HttpRequest request;
@@ -95,6 +98,23 @@ bool Deliver(const delivery::LaneSettings& lane, const delivery::Prepared& prepa
   }
 }
 
+// One dead letter of the lane, with where it came from.
+struct Letter {
+  std::string source_topic;
+  int64_t source_partition = 0;
+  int64_t source_offset = 0;
+  std::string event_id;
+  std::string reason;
+  kafka::Record record;
+};
+
+int64_t HeaderNumber(const kafka::Record& record, const char* name) {
+  std::string text = HeaderValue(record, name);
+  return text.empty() || text.find_first_not_of("-0123456789") != std::string::npos
+             ? -1
+             : std::stoll(text);
+}
+
 class Replayer {
  public:
   Replayer(const config::Config& config, delivery::LaneSettings lane, ReplayOptions options)
@@ -106,8 +126,10 @@ class Replayer {
   int Run();
 
  private:
-  bool Handle(const kafka::Record& record);
-  bool CaughtUp(const std::vector<kafka::PartitionOffset>& ends) const;
+  Status Join(const std::string& group);
+  Status Collect();
+  void Select(kafka::Record record);
+  bool Deliver(const Letter& letter);
   void Pace();
 
   const config::Config& config_;
@@ -115,21 +137,12 @@ class Replayer {
   ReplayOptions options_;
   delivery::HttpSender sender_;
   std::unique_ptr<kafka::Consumer> consumer_;
+  std::vector<kafka::PartitionOffset> ends_;
+  std::map<int32_t, int64_t> next_offset_;  // per dead-letter partition: the next to read
+  std::vector<Letter> letters_;
   ReplayCounts counts_;
   steady_clock::time_point next_send_ = steady_clock::now();
 };
-
-bool Replayer::CaughtUp(const std::vector<kafka::PartitionOffset>& ends) const {
-  for (const kafka::PartitionOffset& position : consumer_->Positions()) {
-    for (const kafka::PartitionOffset& end : ends) {
-      if (end.partition == position.partition && end.offset > 0 &&
-          (position.offset < 0 || position.offset < end.offset)) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
 
 void Replayer::Pace() {
   if (options_.rate <= 0) {
@@ -141,87 +154,157 @@ void Replayer::Pace() {
                    std::chrono::duration<double>(1.0 / options_.rate));
 }
 
-// False when the event could not be delivered: the run stops there, progress kept before it.
-bool Replayer::Handle(const kafka::Record& record) {
+Status Replayer::Join(const std::string& group) {
+  static NoRebalanceHandling listener;
+  kafka::ConsumerOptions options;
+  options.kafka = config_.kafka;
+  options.group_id = group;
+  options.topic = config_.kafka.dead_letter_topic;
+  options.start_offset = config::StartOffset::kEarliest;
+  auto consumer = kafka::Consumer::Create(options, &listener);
+  if (!consumer.ok()) {
+    return consumer.error();
+  }
+  consumer_ = std::move(consumer).value();
+  auto deadline = steady_clock::now() + std::chrono::seconds(kJoinTimeoutSeconds);
+  while (!consumer_->joined() && steady_clock::now() < deadline) {
+    if (std::optional<kafka::Record> record = consumer_->Poll(100)) {
+      Select(std::move(*record));
+    }
+  }
+  if (!consumer_->joined()) {
+    return Error{"joining consumer group " + group + " failed for topic " + options.topic +
+                 (consumer_->last_error().empty() ? "" : ": " + consumer_->last_error())};
+  }
+  return {};
+}
+
+// Reads the dead-letter topic from the group's committed offsets up to its end as it was when
+// the run started, keeping the lane's letters.
+Status Replayer::Collect() {
+  Result<std::vector<kafka::PartitionOffset>> ends = consumer_->QueryEnds(10000);
+  Result<std::vector<kafka::PartitionOffset>> starts = consumer_->QueryStarts(10000);
+  if (!ends.ok() || !starts.ok()) {
+    return ends.ok() ? starts.error() : ends.error();
+  }
+  ends_ = *ends;
+  for (const kafka::PartitionOffset& start : *starts) {
+    next_offset_.emplace(start.partition, start.offset);  // keeps what Join already read
+  }
+  auto done = [&] {
+    for (const kafka::PartitionOffset& end : ends_) {
+      if (next_offset_[end.partition] < end.offset) return false;
+    }
+    return true;
+  };
+  auto quiet_since = steady_clock::now();
+  while (!done()) {
+    std::optional<kafka::Record> record = consumer_->Poll(200);
+    if (!record) {
+      if (steady_clock::now() - quiet_since > std::chrono::seconds(30)) {
+        return Error{"reading the dead-letter topic stalled before its end"};
+      }
+      continue;
+    }
+    quiet_since = steady_clock::now();
+    Select(std::move(*record));
+  }
+  return {};
+}
+
+void Replayer::Select(kafka::Record record) {
   namespace h = kafka::dead_letter_header;
+  next_offset_[record.partition] = record.offset + 1;
   if (HeaderValue(record, h::kLane) != options_.lane) {
     ++counts_.other_lane;
-    return true;
+    return;
   }
   if ((options_.since_ms && record.timestamp_ms < *options_.since_ms) ||
       (options_.until_ms && record.timestamp_ms >= *options_.until_ms)) {
     ++counts_.outside_window;
-    return true;
+    return;
   }
-  std::string where = std::to_string(record.partition) + "/" + std::to_string(record.offset);
-  event::ParseResult parsed = event::ParseEvent(record.value, config_.max_event_bytes);
+  Letter letter;
+  letter.source_topic = HeaderValue(record, h::kSourceTopic);
+  letter.source_partition = HeaderNumber(record, h::kSourcePartition);
+  letter.source_offset = HeaderNumber(record, h::kSourceOffset);
+  letter.event_id = HeaderValue(record, h::kEventId);
+  letter.reason = HeaderValue(record, h::kReason);
+  letter.record = std::move(record);
+  letters_.push_back(std::move(letter));
+}
+
+bool Replayer::Deliver(const Letter& letter) {
+  std::string where =
+      std::to_string(letter.source_partition) + "/" + std::to_string(letter.source_offset);
+  event::ParseResult parsed = event::ParseEvent(letter.record.value, config_.max_event_bytes);
   const auto* ev = std::get_if<event::Event>(&parsed);
   auto prepared =
       ev ? lane_.destination->Prepare(*ev, std::chrono::system_clock::now())
          : std::variant<delivery::Prepared, event::SkipReason>(event::SkipReason::kUnattributed);
   if (ev == nullptr || std::holds_alternative<event::SkipReason>(prepared)) {
     ++counts_.not_deliverable;
-    std::printf("skip     %-8s %s (%s)\n", where.c_str(), HeaderValue(record, h::kEventId).c_str(),
+    std::printf("skip     %-10s %s (%s)\n", where.c_str(), letter.event_id.c_str(),
                 ev == nullptr ? "not a deliverable event" : "not for this lane");
     return true;
   }
   const delivery::Prepared& ready = std::get<delivery::Prepared>(prepared);
   if (options_.dry_run) {
     ++counts_.would_replay;
-    std::printf("would    %-8s %s %s (dead-lettered: %s)\n", where.c_str(), ready.event_id.c_str(),
-                ready.event_type.c_str(), HeaderValue(record, h::kReason).c_str());
+    std::printf("would    %-10s %s %s (dead-lettered: %s)\n", where.c_str(), ready.event_id.c_str(),
+                ready.event_type.c_str(), letter.reason.c_str());
     return true;
   }
   Pace();
   std::string error;
-  if (!Deliver(lane_, ready, sender_, &error)) {
-    std::printf("FAILED   %-8s %s: %s\n", where.c_str(), ready.event_id.c_str(), error.c_str());
+  if (!DeliverOnce(lane_, ready, sender_, &error)) {
+    std::printf("FAILED   %-10s %s: %s\n", where.c_str(), ready.event_id.c_str(), error.c_str());
     return false;
   }
   ++counts_.replayed;
-  std::printf("replayed %-8s %s %s\n", where.c_str(), ready.event_id.c_str(),
+  std::printf("replayed %-10s %s %s\n", where.c_str(), ready.event_id.c_str(),
               ready.event_type.c_str());
   std::fflush(stdout);
   return true;
 }
 
 int Replayer::Run() {
-  NoRebalanceHandling listener;
-  kafka::ConsumerOptions options;
-  options.kafka = config_.kafka;
-  options.group_id = config_.consumer_group_prefix + "-replay-" + options_.lane;
-  options.topic = config_.kafka.dead_letter_topic;
-  options.start_offset = config::StartOffset::kEarliest;
-  auto consumer = kafka::Consumer::Create(options, &listener);
-  if (!consumer.ok()) {
-    std::fprintf(stderr, "replay: %s\n", consumer.error().message.c_str());
+  std::string group = config_.consumer_group_prefix + "-replay-" + options_.lane;
+  Status status = Join(group);
+  if (status.ok()) {
+    status = Collect();
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "replay: %s\n", status.error().message.c_str());
+    consumer_.reset();
     return kExitFailed;
   }
-  consumer_ = std::move(consumer).value();
-  auto deadline = steady_clock::now() + std::chrono::seconds(kJoinTimeoutSeconds);
-  std::optional<kafka::Record> first;
-  while (!consumer_->joined() && steady_clock::now() < deadline) {
-    first = consumer_->Poll(100);
-    if (first) break;
-  }
-  auto ends = consumer_->QueryEnds(10000);
-  if (!consumer_->joined() || !ends.ok()) {
-    std::fprintf(stderr, "replay: could not join consumer group %s on topic %s\n",
-                 options.group_id.c_str(), options.topic.c_str());
-    return kExitFailed;
-  }
+  // Source order, once each: letters of one transaction may sit in different dead-letter
+  // partitions, and an event can be dead-lettered twice (at-least-once).
+  std::sort(letters_.begin(), letters_.end(), [](const Letter& a, const Letter& b) {
+    return std::tie(a.source_topic, a.source_partition, a.source_offset) <
+           std::tie(b.source_topic, b.source_partition, b.source_offset);
+  });
+  letters_.erase(std::unique(letters_.begin(), letters_.end(),
+                             [](const Letter& a, const Letter& b) {
+                               return a.source_topic == b.source_topic &&
+                                      a.source_partition == b.source_partition &&
+                                      a.source_offset == b.source_offset;
+                             }),
+                 letters_.end());
   int code = kExitOk;
-  for (std::optional<kafka::Record> record = std::move(first);; record = consumer_->Poll(200)) {
-    if (record) {
-      if (!Handle(*record)) {
-        code = kExitFailed;
-        break;
-      }
-      if (!options_.dry_run) {
-        consumer_->CommitSync({{record->partition, record->offset + 1}}).ok();
-      }
-    } else if (CaughtUp(*ends)) {
+  for (const Letter& letter : letters_) {
+    if (!Deliver(letter)) {
+      code = kExitFailed;
       break;
+    }
+  }
+  if (code == kExitOk && !options_.dry_run) {
+    // Progress is recorded only for a complete run: a run that stopped sends everything again
+    // next time (at least once), never skips.
+    if (Status committed = consumer_->CommitSync(ends_); !committed.ok()) {
+      std::fprintf(stderr, "replay: %s\n", committed.error().message.c_str());
+      code = kExitFailed;
     }
   }
   consumer_->Close();

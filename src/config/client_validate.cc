@@ -44,9 +44,15 @@ void CheckKeysAndDomains(const ClientConfig& client, const std::string& where,
   if (custodial && !client.domains.empty()) {
     Problem("domains", where, "only noncustodial clients are matched by domain", problems);
   }
-  for (const std::string& key : client.signing_keys) {
+  for (size_t i = 0; i < client.signing_keys.size(); ++i) {
+    const std::string& key = client.signing_keys[i];
     if (std::string cause = StrkeyProblem(key, kAccountIdVersion); !cause.empty()) {
-      Problem("signing_keys", where, "'" + key + "' is not a Stellar account id: " + cause,
+      // The value is not repeated: a mistake here is often a pasted secret seed.
+      bool seed = StrkeyProblem(key, kSeedVersion).empty();
+      Problem("signing_keys[" + std::to_string(i) + "]", where,
+              seed ? "is a secret seed (S...); use the client's public account (G...) and keep "
+                     "the seed secret"
+                   : "is not a Stellar account id: " + cause,
               problems);
     }
   }

@@ -320,6 +320,30 @@ Result<std::vector<PartitionOffset>> Consumer::QueryEnds(int timeout_ms) const {
   return ends;
 }
 
+Result<std::vector<PartitionOffset>> Consumer::QueryStarts(int timeout_ms) const {
+  ListPtr list(AssignedList());
+  if (rd_kafka_resp_err_t err = rd_kafka_committed(handle_, list.get(), timeout_ms); err) {
+    return Error{"reading committed offsets failed for group " + group_id_ + ": " +
+                 rd_kafka_err2str(err)};
+  }
+  std::vector<PartitionOffset> starts;
+  for (int i = 0; i < list->cnt; ++i) {
+    int64_t offset = list->elems[i].offset;
+    if (offset < 0) {
+      int64_t low = 0;
+      int64_t high = 0;
+      if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+              handle_, topic_.c_str(), list->elems[i].partition, &low, &high, timeout_ms);
+          err) {
+        return Error{"querying the start of " + topic_ + " failed: " + rd_kafka_err2str(err)};
+      }
+      offset = low;
+    }
+    starts.push_back({list->elems[i].partition, offset});
+  }
+  return starts;
+}
+
 std::vector<PartitionOffset> Consumer::Positions() const {
   ListPtr list(AssignedList());
   rd_kafka_position(handle_, list.get());

@@ -77,6 +77,9 @@ class Consumer {
   // The high watermark of each assigned partition, asked of the broker (blocks up to
   // timeout_ms per partition).
   Result<std::vector<PartitionOffset>> QueryEnds(int timeout_ms) const;
+  // Where this group starts reading each assigned partition: its committed offset, or the low
+  // watermark when it has none (asks the broker; blocks up to timeout_ms).
+  Result<std::vector<PartitionOffset>> QueryStarts(int timeout_ms) const;
   // The next offset this consumer will read from each assigned partition (-1 when unknown).
   std::vector<PartitionOffset> Positions() const;
 

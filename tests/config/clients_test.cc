@@ -158,7 +158,7 @@ TEST_F(ClientsTest, ValidatesEveryClientRule) {
 
   EXPECT_TRUE(HasProblem({"invalid name for client 'bad name' (clients.yaml:2)", "consumer group"}))
       << Problems();
-  EXPECT_TRUE(HasProblem({"invalid signing_keys for client 'bad name'", "'GBAD'"})) << Problems();
+  EXPECT_TRUE(HasProblem({"invalid signing_keys[0] for client 'bad name'", "got 4"})) << Problems();
   EXPECT_TRUE(HasProblem({"invalid domains for client 'n' (clients.yaml:5)"})) << Problems();
   EXPECT_TRUE(HasProblem({"invalid callback_urls.sep6 for client 'n'", "user information"}))
       << Problems();
@@ -199,6 +199,20 @@ TEST(ValidateClientTest, AcceptsAValidClient) {
   ValidateClient(client, "client 'wallet-a'", &problems);
 
   EXPECT_TRUE(problems.empty()) << problems[0];
+}
+
+TEST_F(ClientsTest, APastedSeedIsNeverRepeatedInTheError) {
+  const std::string seed = "SCOWDMM5576VUYF2QRFPJEXMFTCEISOFNF5TE2IZOA52YAY4VZ7WBQNO";
+  std::vector<std::string> problems;
+
+  auto clients = ParseClients("items:\n  - name: w\n    type: custodial\n    signing_keys: [" +
+                                  seed + "]\n",
+                              "clients.yaml", DefaultClientLaneOptions(), &problems);
+
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("is a secret seed"), std::string::npos) << problems[0];
+  EXPECT_EQ(problems[0].find(seed), std::string::npos) << problems[0];
+  EXPECT_EQ(problems[0].find(seed.substr(0, 10)), std::string::npos) << problems[0];
 }
 
 TEST_F(ClientsTest, EmptyDocumentsAreNoClients) {

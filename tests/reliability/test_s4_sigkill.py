@@ -56,6 +56,7 @@ def test_three_sigkills_lose_nothing(kafka, tmp_path_factory):
         proc = run.processor(extra_env={"EVENT_PROCESSOR_GROUP_INSTANCE_ID": "rel-s4"}).start()
         proc.wait_ready()
         producer = run.produce_paced(w.events[split:], rate=150, batch=30)
+        sampler = rel.StatusSampler(proc, interval=0.5).start()
         expected_business = len(w.events)
         kill_times, resume_seconds, killed_at_delivered = [], [], []
         for fraction in (0.15, 0.40, 0.65):
@@ -82,6 +83,10 @@ def test_three_sigkills_lose_nothing(kafka, tmp_path_factory):
 
         took = run.wait_delivered(timeout=300, check=alive)
         time.sleep(2)
+        sampler.stop()
+        max_pending = {lane: max((rel.lanes_of(st).get(lane, {}).get("pending", 0)
+                                  for _, st, _ in sampler.samples), default=None)
+                       for lane in w.lanes}
         dlq = run.dead_letters()
         accounts = rel.account(run, dlq=dlq, faults=3, first_fault_at=kill_times[0])
         per_kill = {lane: duplicates_per_kill(run, lane, kill_times) for lane in w.lanes}
@@ -94,6 +99,7 @@ def test_three_sigkills_lose_nothing(kafka, tmp_path_factory):
             "duplicates_per_kill": per_kill,  # [before the first kill, kill 1, 2, 3]
             "duplicates_total": sum(a.duplicates for a in accounts.values()),
             "read_ahead_window": window, "max_in_flight": MAX_IN_FLIGHT,
+            "max_pending_in_status": max_pending,
             "keys_rewound": {lane: a.keys_rewound for lane, a in accounts.items()},
             "dead_lettered": len(dlq),
             "delivery_seconds_after_last_kill": round(took, 1),

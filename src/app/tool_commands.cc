@@ -7,6 +7,8 @@
 #include "app/config_source.h"
 #include "base/clock.h"
 #include "base/url.h"
+#include "delivery/processor.h"
+#include "kafka/client_config.h"
 #include "signing/signer.h"
 
 namespace anchor_events::app {
@@ -52,7 +54,26 @@ int CheckConfigCommand(const Argv& argv) {
   if (!loaded) {
     return kExitBadConfig;
   }
+  // What `run` would do next: librdkafka's own view of the Kafka properties, and the lanes.
+  if (Result<kafka::ConfPtr> conf = kafka::BaseConf(loaded->config.kafka); !conf.ok()) {
+    std::fprintf(stderr, "invalid configuration:\n  - %s\n", conf.error().message.c_str());
+    return kExitBadConfig;
+  }
+  Result<delivery::LanePlan> plan = delivery::PlanLanes(loaded->config);
+  if (!plan.ok()) {
+    std::fprintf(stderr, "invalid configuration:\n  - %s\n", plan.error().message.c_str());
+    return kExitBadConfig;
+  }
   std::printf("configuration is valid\n%s", config::Describe(loaded->config).c_str());
+  std::printf("lanes = %zu\n", plan->size());
+  for (const auto& [name, entry] : *plan) {
+    std::printf("lanes.%s.group_id = %s\n", name.c_str(), entry.second.consumer.group_id.c_str());
+  }
+  if (loaded->config.client_callbacks_enabled) {
+    auto key = signing::SigningKey::FromSeed(loaded->config.signing_seed);
+    std::printf("signing_account = %s  (the SIGNING_KEY of stellar.toml)\n",
+                key->AccountId().c_str());
+  }
   return kExitOk;
 }
 

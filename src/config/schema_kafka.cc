@@ -32,8 +32,11 @@ std::string CheckProperties(const Value& value) {
     if (std::find(kManaged.begin(), kManaged.end(), key) != kManaged.end()) {
       return "property '" + key + "' is managed by anchor-events; use its own setting";
     }
-    if (key.find("password") != std::string::npos || key.find("secret") != std::string::npos) {
-      return "property '" + key + "' looks like a secret; use the *_password secret settings";
+    for (const char* secret_like : {"password", "secret", ".pem", "jaas", "oauthbearer"}) {
+      if (key.find(secret_like) != std::string::npos) {
+        return "property '" + key +
+               "' looks like secret material; use the dedicated secret and *_location settings";
+      }
     }
   }
   return "";
@@ -47,6 +50,12 @@ std::string CheckBootstrapServers(const Value& value) {
   for (const std::string& server : *servers) {
     if (server.find_first_of(" \t") != std::string::npos) {
       return "'" + server + "' contains a space; separate servers with commas";
+    }
+    size_t colon = server.rfind(':');
+    bool port_ok = colon != std::string::npos && colon > 0 && colon + 1 < server.size() &&
+                   server.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+    if (server.find("://") != std::string::npos || !port_ok) {
+      return "each entry must be host:port (got '" + server + "')";
     }
   }
   return "";

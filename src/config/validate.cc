@@ -135,28 +135,6 @@ void CheckReadableFiles(const Config& config, Checker* check) {
   }
 }
 
-// "host:port[,host:port...]", as librdkafka expects; a URL here is a common mistake.
-void CheckBootstrapServers(const std::string& servers, Checker* check) {
-  size_t start = 0;
-  while (!servers.empty() && start <= servers.size()) {
-    size_t comma = servers.find(',', start);
-    std::string entry = servers.substr(start, comma == std::string::npos ? std::string::npos
-                                                                         : comma - start);
-    size_t colon = entry.rfind(':');
-    bool port_ok = colon != std::string::npos && colon + 1 < entry.size() &&
-                   entry.find_first_not_of("0123456789", colon + 1) == std::string::npos;
-    if (entry.find("://") != std::string::npos || !port_ok || colon == 0) {
-      check->Invalid(Kafka("bootstrap_server"),
-                     "each entry must be host:port (got '" + entry + "')");
-      return;
-    }
-    if (comma == std::string::npos) {
-      break;
-    }
-    start = comma + 1;
-  }
-}
-
 }  // namespace
 
 void ValidateConfig(const Config& config, const ResolvedSettings& resolved,
@@ -168,7 +146,6 @@ void ValidateConfig(const Config& config, const ResolvedSettings& resolved,
   }
   CheckKafkaSasl(config.kafka, &check);
   CheckKafkaSsl(config.kafka, &check);
-  CheckBootstrapServers(config.kafka.bootstrap_server, &check);
   if (config.kafka.dead_letter_topic == config.kafka.topic) {
     // Dead letters would be consumed again as events: a poison record would loop forever.
     check.Invalid(Kafka("dead_letter_topic"),

@@ -58,10 +58,14 @@ Result<ConfPtr> BaseConf(const config::KafkaConfig& kafka) {
   for (const auto& [name, value] : kafka.properties) {
     properties.emplace_back(name, value);
   }
+  std::string problems;
   for (const auto& [name, value] : properties) {
     if (Status status = SetProperty(conf.get(), name, value); !status.ok()) {
-      return status.error();
+      problems += (problems.empty() ? "" : "; ") + status.error().message;
     }
+  }
+  if (!problems.empty()) {
+    return Error{problems};
   }
   rd_kafka_conf_set_log_cb(conf.get(), OnClientLog);
   return conf;

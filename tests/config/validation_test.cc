@@ -42,9 +42,17 @@ TEST_F(ValidationTest, RejectsBooleansOtherThanTrueAndFalse) {
   EXPECT_TRUE(Loads({{"EVENT_PROCESSOR_ALLOW_PRIVATE_DESTINATIONS", "true"}})) << Problems();
 }
 
+TEST_F(ValidationTest, RejectsRawKafkaPropertiesCarryingKeyMaterial) {
+  for (const char* property :
+       {"ssl.key.pem=x", "sasl.jaas.config=x", "sasl.oauthbearer.config=x"}) {
+    EXPECT_TRUE(Fails({{"EVENT_QUEUE_KAFKA_PROPERTIES", property}})) << property;
+    EXPECT_TRUE(HasProblem({"looks like secret material"})) << Problems();
+  }
+}
+
 TEST_F(ValidationTest, RejectsADeadLetterTopicThatIsTheSourceTopic) {
-  EXPECT_TRUE(Fails({{"EVENT_QUEUE_KAFKA_TOPIC", "LOOP"},
-                     {"EVENT_QUEUE_KAFKA_DEAD_LETTER_TOPIC", "LOOP"}}));
+  EXPECT_TRUE(Fails(
+      {{"EVENT_QUEUE_KAFKA_TOPIC", "LOOP"}, {"EVENT_QUEUE_KAFKA_DEAD_LETTER_TOPIC", "LOOP"}}));
   EXPECT_TRUE(HasProblem({"EVENT_QUEUE_KAFKA_DEAD_LETTER_TOPIC", "must differ"})) << Problems();
 }
 
@@ -215,7 +223,7 @@ TEST_F(ValidationTest, RejectsManagedAndSecretKafkaProperties) {
   EXPECT_TRUE(Fails({{"EVENT_QUEUE_KAFKA_PROPERTIES", "enable.auto.commit=true"}}));
   EXPECT_TRUE(HasProblem({"managed by anchor-events"})) << Problems();
   EXPECT_TRUE(Fails({{"EVENT_QUEUE_KAFKA_PROPERTIES", "ssl.keystore.password=x"}}));
-  EXPECT_TRUE(HasProblem({"looks like a secret"})) << Problems();
+  EXPECT_TRUE(HasProblem({"looks like secret material"})) << Problems();
 }
 
 TEST_F(ValidationTest, RejectsBadGroupPrefixTopicsAndPins) {

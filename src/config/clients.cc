@@ -165,21 +165,30 @@ std::optional<ClientConfig> ParseItem(const YAML::Node& node, const ItemContext&
   ClientConfig client;
   client.lane = lane_defaults;
   bool has_type = false;
+  bool type_ok = false;
   size_t before = item.problems->size();
   ForEachUniqueKey(node, item.key, item.source, item.problems,
                    [&](const std::string& name, const YAML::Node& key, const YAML::Node& value) {
-                     has_type = has_type || (name == "type" && !value.IsNull());
+                     size_t problems_before = item.problems->size();
                      ParseClientKey(name, key, value, item, &client);
+                     if (name == "type" && !value.IsNull()) {
+                       has_type = true;
+                       type_ok = item.problems->size() == problems_before;
+                     }
                    });
   std::string where = (client.name.empty() ? item.key : "client '" + client.name + "'") + " (" +
                       Location(item.source, node) + ")";
   if (!has_type) {
     item.problems->push_back("missing type for " + where + ": expected custodial or noncustodial");
   }
+  // The semantic rules run even after a structural problem, so one pass reports everything;
+  // they depend on the type, so they wait for a valid one.
+  if (type_ok) {
+    ValidateClient(client, where, item.problems);
+  }
   if (item.problems->size() != before) {
     return std::nullopt;
   }
-  ValidateClient(client, where, item.problems);
   return client;
 }
 

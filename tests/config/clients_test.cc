@@ -201,13 +201,26 @@ TEST(ValidateClientTest, AcceptsAValidClient) {
   EXPECT_TRUE(problems.empty()) << problems[0];
 }
 
+TEST_F(ClientsTest, ReportsStructuralAndSemanticProblemsInOnePass) {
+  std::vector<std::string> problems;
+
+  auto clients = ParseClients(
+      "items:\n  - name: w\n    type: noncustodial\n    domains: [w.example]\n"
+      "    unknown_key: 1\n    callback_urls:\n      sep24: ftp://w.example/cb\n",
+      "clients.yaml", DefaultClientLaneOptions(), &problems);
+
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].find("unknown_key"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find("callback_urls.sep24"), std::string::npos) << problems[1];
+}
+
 TEST_F(ClientsTest, APastedSeedIsNeverRepeatedInTheError) {
   const std::string seed = "SCOWDMM5576VUYF2QRFPJEXMFTCEISOFNF5TE2IZOA52YAY4VZ7WBQNO";
   std::vector<std::string> problems;
 
-  auto clients = ParseClients("items:\n  - name: w\n    type: custodial\n    signing_keys: [" +
-                                  seed + "]\n",
-                              "clients.yaml", DefaultClientLaneOptions(), &problems);
+  auto clients =
+      ParseClients("items:\n  - name: w\n    type: custodial\n    signing_keys: [" + seed + "]\n",
+                   "clients.yaml", DefaultClientLaneOptions(), &problems);
 
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].find("is a secret seed"), std::string::npos) << problems[0];

@@ -110,7 +110,12 @@ Status ParseAuthority(std::string_view text, std::string_view authority, Url* ur
 
 }  // namespace
 
-std::string Url::SignatureHost() const { return port ? host + ":" + std::to_string(*port) : host; }
+std::string Url::SignatureHost() const {
+  if (!authority.empty()) {
+    return authority;
+  }
+  return port ? host + ":" + std::to_string(*port) : host;
+}
 
 int Url::EffectivePort() const {
   if (port) {
@@ -120,7 +125,7 @@ int Url::EffectivePort() const {
 }
 
 std::string Url::ToString() const {
-  std::string out = scheme + "://" + SignatureHost() + path;
+  std::string out = scheme + "://" + (port ? host + ":" + std::to_string(*port) : host) + path;
   if (!query.empty()) {
     out += "?" + query;
   }
@@ -149,6 +154,7 @@ Result<Url> ParseUrl(std::string_view text) {
   if (Status status = ParseAuthority(text, authority, &url); !status.ok()) {
     return status.error();
   }
+  url.authority = std::string(authority);
   std::string_view tail =
       authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
   size_t query_start = tail.find('?');

@@ -17,8 +17,10 @@ struct Url {
   std::optional<int> port;  // only when the URL writes one
   std::string path;         // starts with '/', "/" when absent
   std::string query;        // without '?', empty when absent
+  std::string authority;    // "host[:port]" exactly as written, for the Signature header
 
-  // The host for the Signature header (§5): host, plus ":port" only if the URL writes one.
+  // The host for the Signature header (§5): the host as written, plus ":port" only if the URL
+  // writes one (case and digits kept, so a wallet that signs what it configured agrees).
   std::string SignatureHost() const;
   // The port to connect to: the written one or the scheme's default.
   int EffectivePort() const;

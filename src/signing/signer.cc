@@ -179,7 +179,9 @@ Status VerifySignatureHeader(std::string_view header, std::string_view account_i
   }
   const uint64_t age = AbsoluteDifference(now, parsed->timestamp);
   if (max_age_seconds < 0 || age > static_cast<uint64_t>(max_age_seconds)) {
-    return HeaderError("timestamp is " + std::to_string(age) + " s from now, more than " +
+    const bool past = parsed->timestamp <= now;
+    return HeaderError("timestamp is " + std::to_string(age) +
+                       (past ? " s old" : " s in the future") + ", more than the " +
                        std::to_string(max_age_seconds) + " s allowed");
   }
   return Status();

@@ -9,7 +9,8 @@ TEST(UrlTest, KeepsWrittenPortInSignatureHost) {
   Result<Url> url = ParseUrl("http://Wallet.Example:8080/cb?x=1");
 
   ASSERT_TRUE(url.ok()) << url.error().message;
-  EXPECT_EQ(url->SignatureHost(), "wallet.example:8080");
+  EXPECT_EQ(url->SignatureHost(), "Wallet.Example:8080");
+  EXPECT_EQ(url->host, "wallet.example");
   EXPECT_EQ(url->path, "/cb");
   EXPECT_EQ(url->query, "x=1");
 }
@@ -19,6 +20,14 @@ TEST(UrlTest, OmitsPortWhenNotWritten) {
 
   ASSERT_TRUE(url.ok());
   EXPECT_EQ(url->SignatureHost(), "wallet.example.com");
+  EXPECT_EQ(url->EffectivePort(), 443);
+}
+
+TEST(UrlTest, SignatureHostKeepsThePortAsWritten) {
+  Result<Url> url = ParseUrl("https://wallet.example.com:0443/cb");
+
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->SignatureHost(), "wallet.example.com:0443");
   EXPECT_EQ(url->EffectivePort(), 443);
 }
 

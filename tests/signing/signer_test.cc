@@ -138,9 +138,10 @@ TEST(SignerTest, RejectsStaleAndFutureTimestampsBeyondMaxAge) {
   EXPECT_TRUE(early_limit.ok());
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.error().message,
-            "signature verification failed for Signature header: timestamp is 121 s from now, "
-            "more than 120 s allowed");
-  EXPECT_FALSE(future.ok());
+            "signature verification failed for Signature header: timestamp is 121 s old, "
+            "more than the 120 s allowed");
+  ASSERT_FALSE(future.ok());
+  EXPECT_NE(future.error().message.find("in the future"), std::string::npos);
   EXPECT_FALSE(custom.ok());
 }
 

@@ -36,6 +36,12 @@ int main(int argc, char** argv) {
   }
   std::string command = argv[1];
   Argv args(argv + 2, argv + argc);
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return kExitOk;
+    }
+  }
   if (command == "run") return RunCommand(args);
   if (command == "check-config") return CheckConfigCommand(args);
   if (command == "sign") return SignCommand(args);

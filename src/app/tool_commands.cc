@@ -94,8 +94,8 @@ int SignCommand(const Argv& argv) {
   std::optional<int64_t> t = UnixSeconds(std::chrono::system_clock::now());
   if (std::optional<std::string> given = args->Get("timestamp")) {
     t = ParseInt(*given);
-    if (!t) {
-      return Usage("sign", Error{"--timestamp must be whole unix seconds"});
+    if (!t || given->size() != 10) {
+      return Usage("sign", Error{"--timestamp must be whole unix seconds (10 digits)"});
     }
   }
   std::optional<std::string> body = ReadFile(*body_file);

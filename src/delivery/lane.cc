@@ -150,6 +150,8 @@ void Lane::HandleRecord(kafka::Record record) {
       auto item = std::make_unique<Item>();
       item->id = next_id_++;
       item->record = std::move(record);
+      item->event_id = poison->event_id;
+      item->last_error = poison->detail;
       Item& ref = *item;
       items_.emplace(item->id, std::move(item));
       DeadLetter(ref, reason);

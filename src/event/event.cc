@@ -213,11 +213,8 @@ void FillAttribution(const rapidjson::Value& object, Event& event) {
   }
 }
 
-ParseResult BuildEvent(std::shared_ptr<Record> record) {
+ParseResult BuildObjectEvent(std::shared_ptr<Record> record) {
   const rapidjson::Value& root = record->document;
-  if (!root.IsObject()) {
-    return Poison{PoisonReason::kNotAnObject, "top level is not a JSON object"};
-  }
   std::optional<EventType> type = TryParseType(StringMember(root, "type"));
   if (!type) {
     return Poison{PoisonReason::kUnknownType, "missing or unknown event type"};
@@ -249,6 +246,19 @@ ParseResult BuildEvent(std::shared_ptr<Record> record) {
       std::shared_ptr<const std::vector<const char*>>(record, &record->number_texts);
   event.document = std::shared_ptr<const rapidjson::Document>(std::move(record), document);
   return event;
+}
+
+ParseResult BuildEvent(std::shared_ptr<Record> record) {
+  const rapidjson::Value& root = record->document;
+  if (!root.IsObject()) {
+    return Poison{PoisonReason::kNotAnObject, "top level is not a JSON object", ""};
+  }
+  ParseResult result = BuildObjectEvent(std::move(record));
+  if (auto* poison = std::get_if<Poison>(&result)) {
+    // Names the rejected record in the dead-letter topic; an id is not payload.
+    poison->event_id = std::string(StringMember(root, "id"));
+  }
+  return result;
 }
 
 }  // namespace

@@ -33,7 +33,8 @@ enum class PoisonReason {
 
 struct Poison {
   PoisonReason reason;
-  std::string detail;  // short, never contains payload values
+  std::string detail;    // short, never contains payload values
+  std::string event_id = {};  // the record's "id" when it is a JSON object with one
 };
 
 // One parsed event. Immutable after parsing; copies share the document, so an Event is cheap to

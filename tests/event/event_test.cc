@@ -118,6 +118,16 @@ TEST(ParseEventTest, ClassifiesEveryPoisonSampleWithItsReason) {
   }
 }
 
+TEST(ParseEventTest, PoisonKeepsTheEventIdWhenTheRecordHasOne) {
+  std::vector<std::string> lines = ReadEventLines("poison.txt");
+  const std::vector<std::string> expected = {"", "p-1", "p-2", "p-3", "p-4", "", ""};
+  ASSERT_EQ(lines.size(), expected.size());
+
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(MustBePoison(lines[i]).event_id, expected[i]) << lines[i];
+  }
+}
+
 TEST(ParseEventTest, ClassifiesMalformedRecords) {
   struct Case {
     std::string record;

@@ -183,6 +183,7 @@ build_binaries() {
   fi
   local src="$BUILD_DIR/src" log="$BUILD_DIR/build.log" t0=$SECONDS
   export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-p=$jobs -buildvcs=false"
+  mkdir -p "$BUILD_DIR"
   : >"$log"
   if [[ ! -f "$src/.ready" ]]; then
     say "resolving k8s.io/kubernetes v$K8S_VERSION through the Go module proxy (log: $log)"

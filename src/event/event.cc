@@ -253,7 +253,7 @@ ParseResult BuildEvent(std::shared_ptr<Record> record) {
   if (!root.IsObject()) {
     return Poison{PoisonReason::kNotAnObject, "top level is not a JSON object", ""};
   }
-  ParseResult result = BuildObjectEvent(std::move(record));
+  ParseResult result = BuildObjectEvent(record);  // a copy: `root` lives in the record
   if (auto* poison = std::get_if<Poison>(&result)) {
     // Names the rejected record in the dead-letter topic; an id is not payload.
     poison->event_id = std::string(StringMember(root, "id"));

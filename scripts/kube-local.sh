@@ -82,7 +82,7 @@ say() { echo "kube-local: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 for port in "$PORT" "$ETCD_PORT" "$ETCD_PEER_PORT"; do
-  [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "bad port: $port"
+  if ! [[ "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then die "bad port: $port"; fi
 done
 ((PORT != ETCD_PORT && PORT != ETCD_PEER_PORT)) || die "KUBE_LOCAL_PORT clashes with the etcd ports"
 
@@ -303,16 +303,19 @@ EOF
 
 # ---- processes ---------------------------------------------------------------------------------
 
-# pid_of PIDFILE WORD: the pid when it runs WORD with our state dir on its command line.
+# pid_of PIDFILE NAME: the pid when that process is program NAME with our state dir in its flags.
 pid_of() {
-  local pidfile="$1" word="$2" pid cmdline
+  local pidfile="$1" name="$2" pid argv0 cmdline
   [[ -f "$pidfile" ]] || return 1
   pid="$(cat "$pidfile" 2>/dev/null || true)"
   [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/cmdline" ]] || return 1
+  argv0="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1 || true)"
   cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-  [[ "$cmdline" == *"$word"* && "$cmdline" == *"$STATE_DIR"* ]] || return 1
+  [[ "${argv0##*/}" == "$name" && "$cmdline" == *"$STATE_DIR"* ]] || return 1
   echo "$pid"
 }
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 port_in_use() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
@@ -372,10 +375,14 @@ start_etcd() {
     pid=$!
     echo "$pid" >"$ETCD_PID"
   fi
-  local deadline=$((SECONDS + 30))
+  local t0 deadline=$((SECONDS + 30))
+  t0=$(now_ms)
   while ((SECONDS < deadline)); do
     kill -0 "$pid" 2>/dev/null || { print_log_tail 40; die "etcd exited during start-up"; }
-    etcd_healthy && return 0
+    if etcd_healthy; then
+      say "etcd healthy (pid $pid, $(($(now_ms) - t0)) ms)"
+      return 0
+    fi
     sleep 0.1
   done
   print_log_tail 40
@@ -412,7 +419,8 @@ start_apiserver() {
     pid=$!
     echo "$pid" >"$API_PID"
   fi
-  local t0=$SECONDS deadline=$((SECONDS + START_TIMEOUT))
+  local t0 deadline=$((SECONDS + START_TIMEOUT))
+  t0=$(now_ms)
   while ((SECONDS < deadline)); do
     if ! kill -0 "$pid" 2>/dev/null; then
       print_log_tail 40
@@ -420,7 +428,7 @@ start_apiserver() {
       die "kube-apiserver exited during start-up (log: $API_LOG)"
     fi
     if api_ready; then
-      say "kube-apiserver ready (pid $pid, $((SECONDS - t0)) s)"
+      say "kube-apiserver ready (pid $pid, $(($(now_ms) - t0)) ms)"
       return 0
     fi
     sleep 0.25

@@ -17,6 +17,9 @@ Service::~Service() { Shutdown(); }
 Status Service::Start() {
   const config::Config& config = loaded_.config;
   ApplyLogLevel(config);
+  for (const std::string& warning : loaded_.warnings) {
+    ops::Log().Warn("unknown setting ignored", {{"error", warning}});
+  }
 
   ops::ManagementHandlers handlers;
   handlers.metrics = [this] { return metrics_.Serialize(); };

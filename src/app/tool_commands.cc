@@ -64,6 +64,9 @@ int CheckConfigCommand(const Argv& argv) {
     std::fprintf(stderr, "invalid configuration:\n  - %s\n", plan.error().message.c_str());
     return kExitBadConfig;
   }
+  for (const std::string& warning : loaded->warnings) {
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  }
   std::printf("configuration is valid\n%s", config::Describe(loaded->config).c_str());
   std::printf("lanes = %zu\n", plan->size());
   for (const auto& [name, entry] : *plan) {

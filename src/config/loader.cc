@@ -124,6 +124,28 @@ std::string ConfigErrors::Joined() const {
   return text;
 }
 
+namespace {
+
+// Prefixes owned by this product's settings. The Platform's environment carries many other
+// variables, so only these are checked for misspellings.
+std::vector<std::string> UnknownEnvironmentNames(const std::map<std::string, std::string>& env) {
+  static const char* const kPrefixes[] = {"EVENT_PROCESSOR_", "CALLBACK_API_", "EVENT_QUEUE_",
+                                          "EVENTS_QUEUE_",    "CLIENTS_",      "SECRET_SEP10_"};
+  std::vector<std::string> unknown;
+  for (const auto& [name, value] : env) {
+    for (const char* prefix : kPrefixes) {
+      if (name.rfind(prefix, 0) == 0 && !TryFindByEnv(name)) {
+        unknown.push_back("environment variable " + name +
+                          " is not a setting of anchor-events and is ignored");
+        break;
+      }
+    }
+  }
+  return unknown;
+}
+
+}  // namespace
+
 Result<LoadedConfig> Load(const LoadInput& input, ConfigErrors* errors) {
   std::vector<std::string> problems;
   std::vector<Entry> entries;
@@ -141,6 +163,7 @@ Result<LoadedConfig> Load(const LoadInput& input, ConfigErrors* errors) {
   for (std::string& file : resolved.SecretFiles()) {
     loaded.watched_files.push_back(std::move(file));
   }
+  loaded.warnings = UnknownEnvironmentNames(input.env);
 
   if (!problems.empty()) {
     ConfigErrors collected{std::move(problems)};

@@ -21,6 +21,9 @@ struct LoadInput {
 struct LoadedConfig {
   Config config;
   std::vector<std::string> watched_files;  // clients file and *_FILE secrets, absolute paths
+  // Not errors, but likely mistakes: environment variables in this product's namespaces that
+  // name no setting (a misspelling would otherwise be ignored silently).
+  std::vector<std::string> warnings;
 };
 
 // Validation problems, one line each, naming the key (and file:line for YAML).

@@ -288,5 +288,18 @@ TEST_F(LoaderTest, UnreadableConfigFileIsAnError) {
   EXPECT_TRUE(HasProblem({"reading config file for", "missing.yaml"})) << Problems();
 }
 
+TEST_F(LoaderTest, WarnsAboutMisspelledVariablesInItsOwnNamespaces) {
+  std::map<std::string, std::string> env = testing::MinimalEnv();
+  env["EVENT_PROCESSOR_CLIENT_STATUS_CALLBACK_ENABLE"] = "true";
+  env["SPRING_PROFILES_ACTIVE"] = "default";
+
+  Result<LoadedConfig> loaded = LoadWith("", env);
+
+  ASSERT_TRUE(loaded.ok()) << Problems();
+  ASSERT_EQ(loaded->warnings.size(), 1u);
+  EXPECT_NE(loaded->warnings[0].find("EVENT_PROCESSOR_CLIENT_STATUS_CALLBACK_ENABLE "),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace anchor_events::config

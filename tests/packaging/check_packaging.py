@@ -147,7 +147,7 @@ def check_scenario(report, helm, binary, monitoringcheck, name, values, workdir)
     values_doc = yaml.safe_load(values.read_text()) if values else {}
     source = (values_doc.get("clients") or {}).get("source", "values")
     items = (values_doc.get("clients") or {}).get("items", [])
-    expected = len(items) if source == "values" else 0
+    expected = items if source == "values" else []
     report.guarded(f"{name}: the rendered processor (config, mounts, env) passes check-config",
                    processor_checks.check_pod_accepted, rendered, binary,
                    processor_checks.tmpdir(workdir, f"pod-{name}"), expected)

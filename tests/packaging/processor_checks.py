@@ -135,7 +135,8 @@ class PodSimulation:
 
 
 def check_pod_accepted(rendered, binary, workdir, clients_expected):
-    """The rendered processor container, files and environment included, passes check-config."""
+    """The rendered processor container, files and environment included, passes check-config;
+    `clients_expected` (the clients.items of the values) are loaded and get their lanes."""
     sim = PodSimulation(rendered, workdir)
     sim.lay_out()
     if rendered.container["args"][0] != "run":
@@ -152,9 +153,15 @@ def check_pod_accepted(rendered, binary, workdir, clients_expected):
     if rendered.config["event_processor"]["callback_api_request"]["enabled"] and auth != "none" \
             and settings.get("callback_api.secret") != "<set>":
         problems.append("business-server auth is on but the processor sees no secret")
-    if clients_expected is not None and settings.get("clients") != str(clients_expected):
+    if clients_expected is not None and settings.get("clients") != str(len(clients_expected)):
         problems.append(f"the processor loads {settings.get('clients')} clients, "
-                        f"values have {clients_expected}")
+                        f"values have {len(clients_expected)}")
+    if clients_expected is not None and "lanes" in settings:
+        lanes = int(rendered.config["event_processor"]["callback_api_request"]["enabled"])
+        if rendered.config["event_processor"]["client_status_callback"]["enabled"]:
+            lanes += sum(1 for item in clients_expected if item.get("callback_urls"))
+        if settings["lanes"] != str(lanes):
+            problems.append(f"the processor plans {settings['lanes']} lanes, expected {lanes}")
     return problems
 
 
@@ -182,8 +189,9 @@ def processor_defaults(binary):
     code, output = run_check_config(binary, {"EVENT_QUEUE_KAFKA_BOOTSTRAP_SERVER": "127.0.0.1:9"})
     if code != 0:
         raise RuntimeError(f"check-config with defaults failed:\n{output}")
-    settings = described(output)
-    return {k: v for k, v in settings.items() if not k.startswith("clients")}
+    # The settings come first, in table order; the clients, lanes and more follow.
+    settings_text = output.split("\nclients =", 1)[0]
+    return described(settings_text)
 
 
 def check_values_match_settings(binary):

@@ -5,7 +5,9 @@
 #   scripts/kube-local.sh start              start etcd + kube-apiserver (or find them running),
 #                                            print the admin kubeconfig path on stdout
 #   scripts/kube-local.sh stop               stop the API server, then etcd (etcd data is kept)
-#   scripts/kube-local.sh restart-apiserver  restart only the API server (etcd keeps running)
+#   scripts/kube-local.sh restart-apiserver [--kill]
+#                                            restart only the API server (etcd keeps running);
+#                                            --kill: SIGKILL instead of a graceful SIGTERM stop
 #   scripts/kube-local.sh status             exit 0 when etcd and the API server are ready
 #   scripts/kube-local.sh env                print shell exports: eval "$(scripts/kube-local.sh env)"
 #   scripts/kube-local.sh kubeconfig         print the admin kubeconfig path
@@ -122,8 +124,8 @@ find_go() {
   elif command -v go >/dev/null; then
     GO="$(command -v go)"
   else
-    apt_install golang-go
-    GO="$(command -v go)" || die "no go after installing golang-go"
+    # Not apt-get install golang-go: Debian 12's is Go 1.19, which cannot build this.
+    die "no Go found; k8s.io/kubernetes v$K8S_VERSION needs Go >= $MIN_GO at /usr/local/go/bin/go"
   fi
   local v
   v="$("$GO" env GOVERSION 2>/dev/null || true)"
@@ -328,17 +330,19 @@ api_ready() {
     --key "$PKI_DIR/admin.key" "$SERVER_URL/readyz" >/dev/null 2>&1
 }
 
-# stop_pid PID NAME: TERM, wait up to 30 s, then KILL.
+# stop_pid PID NAME [SIGNAL]: SIGNAL (default TERM), wait up to 30 s, then KILL.
 stop_pid() {
-  local pid="$1" name="$2" deadline=$((SECONDS + 30))
-  say "stopping $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
+  local pid="$1" name="$2" sig="${3:-TERM}" deadline=$((SECONDS + 30)) t0
+  t0=$(now_ms)
+  say "stopping $name (pid $pid, SIG$sig)"
+  kill -"$sig" "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then
     say "$name did not stop within 30 s; killing it"
     kill -KILL "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   fi
+  say "$name stopped ($(($(now_ms) - t0)) ms)"
 }
 
 print_log_tail() {
@@ -399,7 +403,8 @@ start_apiserver() {
     say "starting kube-apiserver v$K8S_VERSION on $SERVER_URL"
     # Loopback only: bind/advertise 127.0.0.1, etcd on loopback, no cloud provider, no webhook
     # admission (so no callouts to other addresses), no endpoint reconciler (Endpoints may not hold
-    # loopback addresses). RBAC stays on so least-privilege roles can be tested.
+    # loopback addresses). RBAC stays on so least-privilege roles can be tested. The watch
+    # termination grace period makes SIGTERM close open watches (else it waits up to 60 s for them).
     # shellcheck disable=SC2086
     setsid "$APISERVER_BIN" \
       --bind-address="$HOST" --advertise-address="$HOST" --secure-port="$PORT" \
@@ -413,7 +418,7 @@ start_apiserver() {
       --service-cluster-ip-range="$SERVICE_CIDR" \
       --endpoint-reconciler-type=none \
       --disable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook \
-      --profiling=false \
+      --profiling=false --shutdown-watch-termination-grace-period=2s \
       ${KUBE_LOCAL_APISERVER_ARGS:-} \
       </dev/null >>"$API_LOG" 2>&1 8>&- 9>&- &
     pid=$!
@@ -440,7 +445,7 @@ start_apiserver() {
 stop_apiserver() {
   local pid
   if pid="$(pid_of "$API_PID" kube-apiserver)"; then
-    stop_pid "$pid" kube-apiserver
+    stop_pid "$pid" kube-apiserver "${1:-TERM}"
   fi
   rm -f "$API_PID"
 }
@@ -490,10 +495,16 @@ cmd_stop() {
 }
 
 cmd_restart_apiserver() {
+  local sig=TERM
+  case "${1:-}" in
+    "") ;;
+    --kill) sig=KILL ;;
+    *) die "usage: $0 restart-apiserver [--kill]" ;;
+  esac
   [[ -x "$APISERVER_BIN" ]] || die "not built yet: run $0 start"
   with_lock
   pid_of "$ETCD_PID" etcd >/dev/null || die "etcd is not running: run $0 start"
-  stop_apiserver
+  stop_apiserver "$sig"
   start_apiserver
 }
 
@@ -566,7 +577,7 @@ cmd_reset() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
-  restart-apiserver) cmd_restart_apiserver ;;
+  restart-apiserver) shift; cmd_restart_apiserver "$@" ;;
   status) cmd_status ;;
   env) cmd_env ;;
   kubeconfig) echo "$KUBECONFIG_FILE" ;;
@@ -577,6 +588,6 @@ case "${1:-}" in
   reset) cmd_reset ;;
   log) print_log_tail "${2:-60}" ;;
   build) cmd_build; say "binaries in $BIN_DIR" ;;
-  *) echo "usage: $0 start|stop|restart-apiserver|status|env|kubeconfig|user-kubeconfig NAME [GROUP...]|kubectl ARGS...|compact|reset|log [N]|build" >&2
+  *) echo "usage: $0 start|stop|restart-apiserver [--kill]|status|env|kubeconfig|user-kubeconfig NAME [GROUP...]|kubectl ARGS...|compact|reset|log [N]|build" >&2
      exit 2 ;;
 esac

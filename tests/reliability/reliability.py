@@ -8,7 +8,7 @@
 - `produce_events`: keyed production with kcat (key = ordering key), with a constant header so
   dead letters can be checked to carry the original headers.
 - `StatusSampler`: polls a processor's /status and /metrics in the background.
-- `account()`: the balance every scenario ends with (see account.md in docs/reliability.md).
+- `account()`: the balance every scenario ends with (defined in docs/reliability.md, "Method").
 """
 
 from __future__ import annotations
@@ -708,6 +708,9 @@ def describe_groups(bootstrap: str, groups: list[str], timeout: float = 60) -> d
     (consumer id, client id, #partitions) of its current members."""
     lib = Path(os.environ.get("ANCHOR_EVENTS_CACHE", Path.home() / ".cache" / "anchor-events")) \
         / "kafka-4.1.1" / "lib"
+    if not (lib / ".complete").exists():  # the broker is external: fetch the tools' jars
+        subprocess.run(["bash", str(harness.KAFKA_SCRIPT), "fetch"], check=True, timeout=600,
+                       stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     cmd = ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Dlog4j2.level=ERROR",
            "-cp", f"{lib}/*", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
            "--bootstrap-server", bootstrap, "--describe", "--members"]
@@ -715,6 +718,8 @@ def describe_groups(bootstrap: str, groups: list[str], timeout: float = 60) -> d
         cmd += ["--group", g]
     p = subprocess.run(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout, stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        raise RuntimeError(f"kafka-consumer-groups failed ({p.returncode}): {p.stderr[-2000:]}")
     out: dict[str, list] = {g: [] for g in groups}
     for line in p.stdout.splitlines():
         parts = line.split()

@@ -3,7 +3,7 @@
 Makes Platform-shaped events (like ../shared/testdata/events/*) for many transactions spread over
 several wallets, several status steps per transaction, plus quotes and customer updates that only
 the business server receives. Every event knows which lanes must receive it and its place in its
-ordering key's chain, so the account (account.py) can check completeness and order.
+ordering key's chain, so the account (reliability.account) can check completeness and order.
 
 The generator's sequence number is embedded in the event: `transaction.message` is
 "step K of N" and `transaction.updated_at` is started_at + K seconds (quotes: `created_at`,

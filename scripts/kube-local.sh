@@ -319,6 +319,10 @@ pid_of() {
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# The servers get no proxy settings and no systemd notify socket from the caller's environment.
+CHILD_ENV=(env -u NOTIFY_SOCKET -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy
+           -u ALL_PROXY -u all_proxy)
+
 port_in_use() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 etcd_healthy() {
@@ -368,7 +372,7 @@ start_etcd() {
     chmod 700 "$ETCD_DATA"
     say "starting etcd $("$ETCD_BIN" --version | sed -n 's/^etcd Version: //p') on $ETCD_URL (data $ETCD_DATA)"
     # Plain HTTP on loopback only; no discovery, no proxy. --snapshot-count keeps memory low.
-    setsid "$ETCD_BIN" --name kube-local --data-dir "$ETCD_DATA" \
+    setsid "${CHILD_ENV[@]}" "$ETCD_BIN" --name kube-local --data-dir "$ETCD_DATA" \
       --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
       --listen-peer-urls "http://$HOST:$ETCD_PEER_PORT" \
       --initial-advertise-peer-urls "http://$HOST:$ETCD_PEER_PORT" \
@@ -406,7 +410,7 @@ start_apiserver() {
     # loopback addresses). RBAC stays on so least-privilege roles can be tested. The watch
     # termination grace period makes SIGTERM close open watches (else it waits up to 60 s for them).
     # shellcheck disable=SC2086
-    setsid "$APISERVER_BIN" \
+    setsid "${CHILD_ENV[@]}" "$APISERVER_BIN" \
       --bind-address="$HOST" --advertise-address="$HOST" --secure-port="$PORT" \
       --etcd-servers="$ETCD_URL" --etcd-compaction-interval="$COMPACTION_INTERVAL" \
       --tls-cert-file="$PKI_DIR/apiserver.crt" --tls-private-key-file="$PKI_DIR/apiserver.key" \

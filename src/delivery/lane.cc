@@ -123,11 +123,18 @@ void Lane::Run() {
 }
 
 void Lane::PollKafka() {
-  // Drain everything queued: the wakeup descriptor only fires when the queue goes from empty
-  // to non-empty. Paused partitions stop fetching, so this stays bounded.
-  while (std::optional<kafka::Record> record = consumer_->Poll(0)) {
+  // Reads until the queue is empty or the read-ahead window is full; the window (records past
+  // the committable offsets) is what a crash would deliver again, so it is a hard bound. The
+  // loop polls on every turn, so records left queued are read once the window shrinks.
+  const size_t limit = ReadAheadLimit();
+  while (tracker_.window() < limit) {
+    std::optional<kafka::Record> record = consumer_->Poll(0);
+    if (!record) {
+      break;
+    }
     HandleRecord(std::move(*record));
   }
+  UpdatePause();
 }
 
 void Lane::HandleRecord(kafka::Record record) {

@@ -57,6 +57,7 @@ struct LaneStatus {
   std::vector<int32_t> partitions;
   int64_t in_flight = 0;
   int64_t pending = 0;
+  int64_t window = 0;  // records read past the committable offsets
   int64_t waiting_retry = 0;
   int64_t dead_lettering = 0;
   int64_t lag = 0;
@@ -105,6 +106,7 @@ class Lane : private kafka::RebalanceListener {
   void DeadLetter(Item& item, const std::string& reason);
   void HandleDeadLetterAcks();
   void MaybeCommit(bool force);
+  size_t ReadAheadLimit() const;
   void UpdatePause();
   void PublishStatus(bool force);
   std::chrono::milliseconds NextWait() const;

@@ -25,16 +25,20 @@ void Lane::MaybeCommit(bool force) {
   consumer_->CommitAsync(tracker_.TakeCommittable());
 }
 
-void Lane::UpdatePause() {
-  size_t unfinished = tracker_.unfinished();
+size_t Lane::ReadAheadLimit() const {
   // While the destination is down the lane reads ahead only a little: enough records to probe
   // with more than one event, so one event that always fails cannot hold the lane forever.
-  size_t limit =
-      circuit_.open() ? static_cast<size_t>(settings_.options.max_in_flight) : max_pending_;
-  if (!consumer_->paused() && unfinished >= limit) {
+  return circuit_.open() ? static_cast<size_t>(settings_.options.max_in_flight) : max_pending_;
+}
+
+void Lane::UpdatePause() {
+  size_t window = tracker_.window();
+  size_t limit = ReadAheadLimit();
+  if (!consumer_->paused() && window >= limit) {
     consumer_->PauseAll();
-    log_.Debug("lane full, partitions paused", {{"pending", static_cast<int64_t>(unfinished)}});
-  } else if (consumer_->paused() && unfinished <= limit / 2) {
+    log_.Debug("read-ahead window full, partitions paused",
+               {{"window", static_cast<int64_t>(window)}});
+  } else if (consumer_->paused() && window <= limit / 2) {
     consumer_->ResumeAll();
   }
 }
@@ -71,6 +75,7 @@ void Lane::PublishStatus(bool force) {
   status_.partitions = consumer_->assigned();
   status_.in_flight = static_cast<int64_t>(sender_->in_flight());
   status_.pending = static_cast<int64_t>(tracker_.unfinished());
+  status_.window = static_cast<int64_t>(tracker_.window());
   status_.waiting_retry = static_cast<int64_t>(retry_timers_.size());
   status_.dead_lettering = static_cast<int64_t>(dead_lettering_);
   status_.lag = consumer_->Lag(committable);

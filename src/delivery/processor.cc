@@ -327,8 +327,9 @@ std::string Processor::StatusJson() const {
       out << (i ? "," : "") << s.partitions[i];
     }
     out << "],\"in_flight\":" << s.in_flight << ",\"pending\":" << s.pending
-        << ",\"waiting_retry\":" << s.waiting_retry << ",\"dead_lettering\":" << s.dead_lettering
-        << ",\"lag\":" << s.lag << ",\"started_at_ms\":" << s.started_at_ms << "}";
+        << ",\"window\":" << s.window << ",\"waiting_retry\":" << s.waiting_retry
+        << ",\"dead_lettering\":" << s.dead_lettering << ",\"lag\":" << s.lag
+        << ",\"started_at_ms\":" << s.started_at_ms << "}";
   }
   out << "]}";
   return out.str();

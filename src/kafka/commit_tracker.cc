@@ -54,6 +54,16 @@ std::vector<PartitionOffset> CommitTracker::AllCommittable() const {
   return out;
 }
 
+size_t CommitTracker::window() const {
+  size_t total = 0;
+  for (const auto& [partition, state] : partitions_) {
+    if (state.next_offset >= 0) {
+      total += static_cast<size_t>(state.next_offset - Committable(state));
+    }
+  }
+  return total;
+}
+
 size_t CommitTracker::unfinished(int32_t partition) const {
   auto it = partitions_.find(partition);
   return it == partitions_.end() ? 0 : it->second.unfinished.size();

@@ -33,6 +33,9 @@ class CommitTracker {
   // The committable offset of every known partition, whether it moved or not.
   std::vector<PartitionOffset> AllCommittable() const;
   size_t unfinished() const { return unfinished_; }
+  // Records read past the committable offsets, finished or not: what a crash or a revoke would
+  // make the next owner read again.
+  size_t window() const;
   size_t unfinished(int32_t partition) const;
 
  private:

@@ -38,6 +38,20 @@ TEST(CommitTrackerTest, PartitionsAdvanceIndependently) {
   EXPECT_EQ(tracker.unfinished(0), 1u);
 }
 
+TEST(CommitTrackerTest, WindowCountsFinishedRecordsBehindAnUnfinishedOne) {
+  CommitTracker tracker;
+  for (int64_t offset = 0; offset < 10; ++offset) tracker.Add(0, offset);
+  tracker.Add(1, 100);
+
+  for (int64_t offset = 1; offset < 10; ++offset) tracker.Finish(0, offset);
+
+  // Offset 0 still holds the commit: all ten would be read again after a crash.
+  EXPECT_EQ(tracker.unfinished(), 2u);
+  EXPECT_EQ(tracker.window(), 11u);
+  tracker.Finish(0, 0);
+  EXPECT_EQ(tracker.window(), 1u);
+}
+
 TEST(CommitTrackerTest, DroppedPartitionIsForgotten) {
   CommitTracker tracker;
   tracker.Add(3, 5);

@@ -326,11 +326,11 @@ CHILD_ENV=(env -u NOTIFY_SOCKET -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u ht
 port_in_use() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 etcd_healthy() {
-  curl -sf --max-time 2 "$ETCD_URL/health" 2>/dev/null | grep -q '"health":"true"'
+  curl -sf --noproxy "*" --max-time 2 "$ETCD_URL/health" 2>/dev/null | grep -q '"health":"true"'
 }
 
 api_ready() {
-  curl -sf --max-time 3 --cacert "$PKI_DIR/ca.crt" --cert "$PKI_DIR/admin.crt" \
+  curl -sf --noproxy "*" --max-time 3 --cacert "$PKI_DIR/ca.crt" --cert "$PKI_DIR/admin.crt" \
     --key "$PKI_DIR/admin.key" "$SERVER_URL/readyz" >/dev/null 2>&1
 }
 
@@ -398,7 +398,7 @@ start_etcd() {
 }
 
 start_apiserver() {
-  local pid
+  local pid launched=0
   if pid="$(pid_of "$API_PID" kube-apiserver)"; then
     say "kube-apiserver already running (pid $pid)"
   else
@@ -426,6 +426,7 @@ start_apiserver() {
       ${KUBE_LOCAL_APISERVER_ARGS:-} \
       </dev/null >>"$API_LOG" 2>&1 8>&- 9>&- &
     pid=$!
+    launched=1
     echo "$pid" >"$API_PID"
   fi
   local t0 deadline=$((SECONDS + START_TIMEOUT))
@@ -443,6 +444,10 @@ start_apiserver() {
     sleep 0.25
   done
   print_log_tail 40
+  if ((launched)); then
+    stop_pid "$pid" kube-apiserver
+    rm -f "$API_PID"
+  fi
   die "kube-apiserver not ready within $START_TIMEOUT s (log: $API_LOG)"
 }
 
@@ -562,10 +567,10 @@ cmd_compact() {
   pid_of "$ETCD_PID" etcd >/dev/null || die "etcd is not running"
   # etcd's JSON gateway (same paths in 3.4 and 3.7), so no etcdctl is needed.
   local rev
-  rev="$(curl -sf --max-time 5 -X POST -d '{}' "$ETCD_URL/v3/maintenance/status" \
+  rev="$(curl -sf --noproxy "*" --max-time 5 -X POST -d '{}' "$ETCD_URL/v3/maintenance/status" \
          | grep -o '"revision":"[0-9]*"' | head -n1 | tr -dc 0-9)"
   [[ "$rev" =~ ^[0-9]+$ ]] || die "could not read the etcd revision"
-  curl -sf --max-time 30 -X POST -d "{\"revision\":\"$rev\",\"physical\":true}" \
+  curl -sf --noproxy "*" --max-time 30 -X POST -d "{\"revision\":\"$rev\",\"physical\":true}" \
     "$ETCD_URL/v3/kv/compaction" >/dev/null || die "etcd compaction at revision $rev failed"
   say "compacted etcd at revision $rev"
 }

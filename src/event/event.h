@@ -33,7 +33,7 @@ enum class PoisonReason {
 
 struct Poison {
   PoisonReason reason;
-  std::string detail;    // short, never contains payload values
+  std::string detail;         // short, never contains payload values
   std::string event_id = {};  // the record's "id" when it is a JSON object with one
 };
 

@@ -89,14 +89,17 @@ void Lane::Run() {
       drain_deadline_ = steady_clock::time_point(steady_clock::duration(stop_deadline_ns_.load()));
       log_.Info("lane draining", {{"in_flight", static_cast<int64_t>(sender_->in_flight())}});
     }
-    bool idle = sender_->in_flight() == 0 && dead_lettering_ == 0;
+    // While draining, records already read are still sent (within the grace period): every
+    // one finished now is one the next owner of the partition does not send again.
+    bool idle = sender_->in_flight() == 0 && dead_lettering_ == 0 &&
+                (scheduler_.ready() == 0 || circuit_.open());
     if (draining_ && (idle || clock_->Now() >= drain_deadline_)) {
       break;
     }
     if (!draining_) {
       PollKafka();
-      Dispatch();
     }
+    Dispatch();
     sender_->Wait(NextWait(), draining_ ? -1 : consumer_->wakeup_fd());
     consumer_->DrainWakeups();
     HandleCompleted();
@@ -123,16 +126,17 @@ void Lane::Run() {
 }
 
 void Lane::PollKafka() {
-  // Reads until the queue is empty or the read-ahead window is full; the window (records past
-  // the committable offsets) is what a crash would deliver again, so it is a hard bound. The
-  // loop polls on every turn, so records left queued are read once the window shrinks.
+  // The window (records read past the acknowledged offsets) is what a crash would deliver
+  // again, so it is a hard bound: the partitions pause the moment it is full. Pausing is
+  // synchronous in librdkafka and drops what was prefetched for them, so polling goes on only
+  // to serve commits and rebalances. Drained to empty: the wakeup descriptor fires only when
+  // the queue goes from empty to non-empty.
   const size_t limit = ReadAheadLimit();
-  while (tracker_.window() < limit) {
-    std::optional<kafka::Record> record = consumer_->Poll(0);
-    if (!record) {
-      break;
-    }
+  while (std::optional<kafka::Record> record = consumer_->Poll(0)) {
     HandleRecord(std::move(*record));
+    if (!consumer_->paused() && tracker_.window() >= limit) {
+      consumer_->PauseAll();
+    }
   }
   UpdatePause();
 }

@@ -112,6 +112,7 @@ class Lane : private kafka::RebalanceListener {
   std::chrono::milliseconds NextWait() const;
   void OnAssigned(const std::vector<int32_t>& partitions) override;
   void OnRevoked(const std::vector<int32_t>& partitions, bool lost) override;
+  void OnCommitted(const kafka::PartitionOffset& offset, bool ok) override;
 
   LaneSettings settings_;
   ops::Metrics* metrics_;
@@ -144,6 +145,7 @@ class Lane : private kafka::RebalanceListener {
   ops::RateLimiter retry_log_limiter_{std::chrono::seconds(5)};
   ops::RateLimiter dead_letter_log_limiter_{std::chrono::seconds(5)};
   ops::RateLimiter redirect_log_limiter_{std::chrono::seconds(30)};
+  ops::RateLimiter commit_log_limiter_{std::chrono::seconds(30)};
   std::thread thread_;
   mutable std::mutex status_mutex_;
   LaneStatus status_;

@@ -25,6 +25,18 @@ void Lane::MaybeCommit(bool force) {
   consumer_->CommitAsync(tracker_.TakeCommittable());
 }
 
+void Lane::OnCommitted(const kafka::PartitionOffset& offset, bool ok) {
+  tracker_.Acknowledge(offset.partition, offset.offset, ok);
+  if (!ok) {
+    int64_t suppressed = 0;
+    if (commit_log_limiter_.Allow(&suppressed)) {
+      log_.Warn(
+          "offset commit failed, will retry",
+          {{"partition", offset.partition}, {"offset", offset.offset}, {"suppressed", suppressed}});
+    }
+  }
+}
+
 size_t Lane::ReadAheadLimit() const {
   // While the destination is down the lane reads ahead only a little: enough records to probe
   // with more than one event, so one event that always fails cannot hold the lane forever.

@@ -1,9 +1,14 @@
 #include "kafka/commit_tracker.h"
 
+#include <algorithm>
+
 namespace anchor_events::kafka {
 
 void CommitTracker::Add(int32_t partition, int64_t offset) {
   PartitionState& state = partitions_[partition];
+  if (state.acked < 0) {
+    state.acked = offset;  // reading starts at the group's committed offset
+  }
   if (state.unfinished.insert(offset).second) {
     ++unfinished_;
   }
@@ -54,11 +59,24 @@ std::vector<PartitionOffset> CommitTracker::AllCommittable() const {
   return out;
 }
 
+void CommitTracker::Acknowledge(int32_t partition, int64_t offset, bool ok) {
+  auto it = partitions_.find(partition);
+  if (it == partitions_.end()) {
+    return;
+  }
+  PartitionState& state = it->second;
+  if (ok) {
+    state.acked = std::max(state.acked, offset);
+  } else if (offset > state.acked) {
+    state.last_committed = state.acked;
+  }
+}
+
 size_t CommitTracker::window() const {
   size_t total = 0;
   for (const auto& [partition, state] : partitions_) {
     if (state.next_offset >= 0) {
-      total += static_cast<size_t>(state.next_offset - Committable(state));
+      total += static_cast<size_t>(state.next_offset - std::max<int64_t>(state.acked, 0));
     }
   }
   return total;

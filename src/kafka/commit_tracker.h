@@ -28,13 +28,16 @@ class CommitTracker {
   // Forgets a partition (revoked); its unfinished records will be read again by the new owner.
   void Drop(int32_t partition);
 
-  // Offsets that moved since the last call, to be committed.
+  // Offsets that moved since the last call (or whose commit failed), to be committed.
   std::vector<PartitionOffset> TakeCommittable();
+  // The broker's answer to a commit: on success the partition's acknowledged offset moves up; on
+  // failure the next TakeCommittable offers the offset again.
+  void Acknowledge(int32_t partition, int64_t offset, bool ok);
   // The committable offset of every known partition, whether it moved or not.
   std::vector<PartitionOffset> AllCommittable() const;
   size_t unfinished() const { return unfinished_; }
-  // Records read past the committable offsets, finished or not: what a crash or a revoke would
-  // make the next owner read again.
+  // Records read past the offsets the broker has acknowledged, finished or not: at most what a
+  // crash, a revoke or a lost assignment makes the next owner read again.
   size_t window() const;
   size_t unfinished(int32_t partition) const;
 
@@ -43,6 +46,7 @@ class CommitTracker {
     std::set<int64_t> unfinished;
     int64_t next_offset = -1;     // one past the highest offset read
     int64_t last_committed = -1;  // what TakeCommittable last returned
+    int64_t acked = -1;           // the last offset the broker acknowledged (or read from)
   };
   static int64_t Committable(const PartitionState& state);
 

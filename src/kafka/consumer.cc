@@ -87,6 +87,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
   consumer->topic_ = options.topic;
   consumer->group_id_ = options.group_id;
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Consumer::RebalanceCallback);
+  rd_kafka_conf_set_offset_commit_cb(conf->get(), &Consumer::CommitCallback);
   rd_kafka_conf_set_opaque(conf->get(), consumer.get());
 
   char error[512];
@@ -131,6 +132,21 @@ Consumer::~Consumer() {
 void Consumer::RebalanceCallback(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
                                  rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   static_cast<Consumer*>(opaque)->OnRebalance(err, partitions);
+}
+
+void Consumer::CommitCallback(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
+                              rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  auto* consumer = static_cast<Consumer*>(opaque);
+  if (offsets == nullptr || consumer->listener_ == nullptr) {
+    return;
+  }
+  for (int i = 0; i < offsets->cnt; ++i) {
+    const rd_kafka_topic_partition_t& elem = offsets->elems[i];
+    if (consumer->topic_ == elem.topic && elem.offset >= 0) {
+      bool ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && elem.err == RD_KAFKA_RESP_ERR_NO_ERROR;
+      consumer->listener_->OnCommitted({elem.partition, elem.offset}, ok);
+    }
+  }
 }
 
 void Consumer::OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {

@@ -36,6 +36,8 @@ class RebalanceListener {
   virtual void OnAssigned(const std::vector<int32_t>& partitions) = 0;
   // Called before the partitions are given up: commit what is finished, drop the rest.
   virtual void OnRevoked(const std::vector<int32_t>& partitions, bool lost) = 0;
+  // The broker's answer to a commit, per partition.
+  virtual void OnCommitted(const PartitionOffset& /*offset*/, bool /*ok*/) {}
 };
 
 struct ConsumerOptions {
@@ -95,6 +97,8 @@ class Consumer {
   Consumer() = default;
   static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static void CommitCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t* offsets, void* opaque);
   void OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   rd_kafka_topic_partition_list_t* AssignedList() const;
 

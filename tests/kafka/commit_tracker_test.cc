@@ -38,7 +38,7 @@ TEST(CommitTrackerTest, PartitionsAdvanceIndependently) {
   EXPECT_EQ(tracker.unfinished(0), 1u);
 }
 
-TEST(CommitTrackerTest, WindowCountsFinishedRecordsBehindAnUnfinishedOne) {
+TEST(CommitTrackerTest, WindowCountsEverythingPastTheAcknowledgedOffset) {
   CommitTracker tracker;
   for (int64_t offset = 0; offset < 10; ++offset) tracker.Add(0, offset);
   tracker.Add(1, 100);
@@ -49,6 +49,22 @@ TEST(CommitTrackerTest, WindowCountsFinishedRecordsBehindAnUnfinishedOne) {
   EXPECT_EQ(tracker.unfinished(), 2u);
   EXPECT_EQ(tracker.window(), 11u);
   tracker.Finish(0, 0);
+  EXPECT_EQ(tracker.TakeCommittable(), (std::vector<PartitionOffset>{{0, 10}, {1, 100}}));
+  EXPECT_EQ(tracker.window(), 11u);  // committed, not yet acknowledged
+  tracker.Acknowledge(0, 10, true);
+  EXPECT_EQ(tracker.window(), 1u);
+}
+
+TEST(CommitTrackerTest, FailedCommitIsOfferedAgain) {
+  CommitTracker tracker;
+  tracker.Add(0, 5);
+  tracker.Finish(0, 5);
+  ASSERT_EQ(tracker.TakeCommittable(), (std::vector<PartitionOffset>{{0, 6}}));
+  EXPECT_TRUE(tracker.TakeCommittable().empty());
+
+  tracker.Acknowledge(0, 6, false);
+
+  EXPECT_EQ(tracker.TakeCommittable(), (std::vector<PartitionOffset>{{0, 6}}));
   EXPECT_EQ(tracker.window(), 1u);
 }
 

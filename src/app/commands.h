@@ -14,6 +14,7 @@ int SignCommand(const Argv& args);         // print a Signature header
 int VerifyCommand(const Argv& args);       // check a Signature header
 int DemoCommand(const Argv& args);         // embedded broker, receivers and sample events
 int ReplayCommand(const Argv& args);       // re-deliver dead-lettered events of one lane
+int OperatorCommand(const Argv& args);     // CallbackClient resources to the clients ConfigMap
 
 // Exit codes shared by the commands.
 inline constexpr int kExitOk = 0;

@@ -20,6 +20,8 @@ constexpr const char* kUsage =
     "  replay --lane NAME [--since T] [--until T] [--dry-run] [--rate N] [--config FILE]\n"
     "                                re-deliver the dead-lettered events of one lane; progress\n"
     "                                is kept, so a second run does not repeat the first\n"
+    "  operator                      render CallbackClient resources into the clients ConfigMap\n"
+    "                                (Kubernetes; see `anchor-events operator --help`)\n"
     "  demo                          run the whole path on an embedded broker and exit\n"
     "  version                       print the version\n"
     "\n"
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   Argv args(argv + 2, argv + argc);
   for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-h") {
+    if ((arg == "--help" || arg == "-h") && command != "operator") {
       std::fputs(kUsage, stdout);
       return kExitOk;
     }
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
   if (command == "verify") return VerifyCommand(args);
   if (command == "demo") return DemoCommand(args);
   if (command == "replay") return ReplayCommand(args);
+  if (command == "operator") return OperatorCommand(args);
   if (command == "version" || command == "--version") {
     std::puts("anchor-events " ANCHOR_EVENTS_VERSION);
     return kExitOk;

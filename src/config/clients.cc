@@ -1,5 +1,6 @@
 // Parsing the clients document (SPEC §7.3): the Platform's item format plus this product's
 // per-client delivery extensions.
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -238,38 +239,64 @@ std::vector<ClientConfig> ParseClientItems(const YAML::Node& items, const std::s
   return clients;
 }
 
-Result<std::vector<ClientConfig>> ParseClients(const std::string& text, const std::string& source,
-                                               const LaneOptions& lane_defaults,
-                                               std::vector<std::string>* problems) {
+namespace {
+
+bool IsRevision(const std::string& text) {
+  return !text.empty() && text.size() <= 18 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+Result<ClientsDocument> ParseClientsDocument(const std::string& text, const std::string& source,
+                                             const LaneOptions& lane_defaults,
+                                             std::vector<std::string>* problems) {
   Result<YAML::Node> root = ParseYaml(text, source);
   if (!root.ok()) {
     problems->push_back(root.error().message);
     return root.error();
   }
   size_t before = problems->size();
+  ClientsDocument document;
   YAML::Node items;
   if (root->IsMap()) {
-    ForEachUniqueKey(*root, "", source, problems,
-                     [&](const std::string& name, const YAML::Node& key, const YAML::Node& value) {
-                       if (name == "items") {
-                         items = value;
-                       } else {
-                         problems->push_back("unknown key for " + name + " (" +
-                                             Location(source, key) +
-                                             "): a clients document holds only items");
-                       }
-                     });
+    ForEachUniqueKey(
+        *root, "", source, problems,
+        [&](const std::string& name, const YAML::Node& key, const YAML::Node& value) {
+          if (name == "items") {
+            items = value;
+          } else if (name == "revision") {
+            if (value.IsScalar() && IsRevision(value.Scalar())) {
+              document.revision = value.Scalar();
+            } else {
+              problems->push_back("invalid setting for revision (" + Location(source, value) +
+                                  "): expected a decimal number of up to 18 digits");
+            }
+          } else {
+            problems->push_back("unknown key for " + name + " (" + Location(source, key) +
+                                "): a clients document holds only items and revision");
+          }
+        });
   } else if (!root->IsNull()) {
     problems->push_back("invalid clients document for " + source +
                         ": the top level must be a mapping with items");
   }
-  std::vector<ClientConfig> clients =
-      ParseClientItems(items, "items", source, lane_defaults, problems);
+  document.clients = ParseClientItems(items, "items", source, lane_defaults, problems);
   if (problems->size() != before) {
     return Error{"invalid clients document for " + source + ": " +
                  std::to_string(problems->size() - before) + " problem(s)"};
   }
-  return clients;
+  return document;
+}
+
+Result<std::vector<ClientConfig>> ParseClients(const std::string& text, const std::string& source,
+                                               const LaneOptions& lane_defaults,
+                                               std::vector<std::string>* problems) {
+  Result<ClientsDocument> document = ParseClientsDocument(text, source, lane_defaults, problems);
+  if (!document.ok()) {
+    return document.error();
+  }
+  return std::move(document->clients);
 }
 
 }  // namespace anchor_events::config

@@ -108,6 +108,8 @@ struct Config {
 
   std::string signing_seed;  // SEP-10 seed S...; secret
   std::vector<ClientConfig> clients;
+  // The clients document's `revision` (written by the operator), reported in /status.
+  std::string clients_revision;
 
   std::string consumer_group_prefix = "anchor-events";
   std::string group_instance_id;  // static membership base id; empty: dynamic membership

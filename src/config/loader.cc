@@ -75,8 +75,12 @@ std::vector<ClientConfig> ReadClients(const ClientsSource& source, const std::st
     }
     text = std::move(read).value();
   }
-  Result<std::vector<ClientConfig>> clients = ParseClients(text, name, defaults, problems);
-  return clients.ok() ? std::move(clients).value() : std::vector<ClientConfig>();
+  Result<ClientsDocument> document = ParseClientsDocument(text, name, defaults, problems);
+  if (!document.ok()) {
+    return {};
+  }
+  loaded->config.clients_revision = document->revision;
+  return std::move(document->clients);
 }
 
 // A client's CA bundle is resolved like the file that names it, and must be readable.

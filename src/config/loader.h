@@ -38,8 +38,21 @@ Result<LoadedConfig> Load(const LoadInput& input, ConfigErrors* errors);
 // Reads the process environment into a map.
 std::map<std::string, std::string> ProcessEnvironment();
 
-// Parses a clients document (the Platform's format, YAML or JSON, top-level "items"), applying
-// `lane_defaults` to each client. `source` names the file in messages.
+// A parsed clients document: the Platform's `items`, and this product's optional `revision`, a
+// decimal number the operator writes so /status can report which rendering a process loaded.
+struct ClientsDocument {
+  std::string revision;  // empty when the document has none
+  std::vector<ClientConfig> clients;
+};
+
+// Parses a clients document (the Platform's format, YAML or JSON, top-level "items" and an
+// optional "revision"), applying `lane_defaults` to each client. `source` names the file in
+// messages.
+Result<ClientsDocument> ParseClientsDocument(const std::string& text, const std::string& source,
+                                             const LaneOptions& lane_defaults,
+                                             std::vector<std::string>* problems);
+
+// ParseClientsDocument's clients only.
 Result<std::vector<ClientConfig>> ParseClients(const std::string& text, const std::string& source,
                                                const LaneOptions& lane_defaults,
                                                std::vector<std::string>* problems);

@@ -248,6 +248,11 @@ Status Processor::Apply(const config::Config& config) {
   }
   generation_.fetch_add(1);
   metrics_->SetConfigGeneration(generation_.load());
+  if (result.ok()) {
+    clients_revision_ = config.clients_revision;
+    metrics_->SetClientsRevision(
+        clients_revision_.empty() ? 0 : std::stoll(clients_revision_));  // validated digits
+  }
   return result;
 }
 
@@ -305,7 +310,9 @@ std::string Processor::StatusJson() const {
       << (last_reload_applied_ ? "applied" : "failed") << "\",\"at_ms\":" << last_reload_at_ms_
       << ",\"error\":";
   AppendString(out, last_reload_error_);
-  out << "},\"lanes\":[";
+  out << "},\"clients_revision\":";
+  AppendString(out, clients_revision_);
+  out << ",\"lanes\":[";
   bool first = true;
   for (const auto& [name, entry] : lanes_) {
     LaneStatus s = entry.lane->Snapshot();

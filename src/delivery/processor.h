@@ -73,6 +73,7 @@ class Processor {
   std::atomic<int64_t> generation_{0};
   bool last_reload_applied_ = true;
   std::string last_reload_error_;
+  std::string clients_revision_;  // of the last configuration applied without error
   int64_t last_reload_at_ms_ = 0;
 };
 

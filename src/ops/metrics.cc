@@ -93,7 +93,12 @@ Metrics::Metrics()
                       .Name("anchor_events_config_generation")
                       .Help("Generation of the configuration in use; increases on every applied "
                             "reload.")
-                      .Register(*registry_)) {}
+                      .Register(*registry_)),
+      clients_revision_(BuildGauge()
+                            .Name("anchor_events_clients_revision")
+                            .Help("The revision of the clients document in use (written by the "
+                                  "operator; 0 when the document has none).")
+                            .Register(*registry_)) {}
 
 LaneMetrics Metrics::ForLane(const std::string& lane) {
   LaneMetrics m;
@@ -144,6 +149,10 @@ void Metrics::CountReload(bool ok) {
 
 void Metrics::SetConfigGeneration(int64_t generation) {
   generation_.Add({}).Set(static_cast<double>(generation));
+}
+
+void Metrics::SetClientsRevision(int64_t revision) {
+  clients_revision_.Add({}).Set(static_cast<double>(revision));
 }
 
 std::string Metrics::Serialize() const {

@@ -44,6 +44,7 @@ class Metrics {
   void CountDeadLettered(const std::string& lane, const std::string& reason);
   void CountReload(bool ok);
   void SetConfigGeneration(int64_t generation);
+  void SetClientsRevision(int64_t revision);
 
   // Prometheus text exposition format.
   std::string Serialize() const;
@@ -67,6 +68,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& event_age_;
   prometheus::Family<prometheus::Counter>& reloads_;
   prometheus::Family<prometheus::Gauge>& generation_;
+  prometheus::Family<prometheus::Gauge>& clients_revision_;
 };
 
 }  // namespace anchor_events::ops

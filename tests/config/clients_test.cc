@@ -236,5 +236,22 @@ TEST_F(ClientsTest, EmptyDocumentsAreNoClients) {
   EXPECT_TRUE(clients->empty());
 }
 
+TEST_F(ClientsTest, ReadsTheOperatorsRevision) {
+  std::vector<std::string> problems;
+  Result<ClientsDocument> document = ParseClientsDocument(
+      "revision: \"12\"\nitems: []\n", "clients.yaml", DefaultClientLaneOptions(), &problems);
+  ASSERT_TRUE(document.ok());
+  EXPECT_EQ(document->revision, "12");
+  for (const char* bad : {"revision: \"v2\"\n", "revision: [1]\n", "revision: -3\n"}) {
+    problems.clear();
+    EXPECT_FALSE(
+        ParseClientsDocument(bad, "clients.yaml", DefaultClientLaneOptions(), &problems).ok())
+        << bad;
+    ASSERT_EQ(problems.size(), 1u) << bad;
+    EXPECT_NE(problems[0].find("revision"), std::string::npos);
+  }
+  EXPECT_FALSE(Parse("colour: red\nitems: []\n").ok());
+}
+
 }  // namespace
 }  // namespace anchor_events::config

@@ -1,5 +1,7 @@
 """Assertions on the objects the chart renders for one set of values. Each check returns the
 problems it found (an empty list when the chart is right)."""
+import re
+
 import yaml
 
 SELECTOR_KEYS = {"app.kubernetes.io/name", "app.kubernetes.io/instance",
@@ -15,24 +17,44 @@ SECRET_SETTINGS = {
     "EVENT_QUEUE_KAFKA_SASL_PASSWORD": lambda c: c["event"]["queue"]["kafka"]["security_protocol"]
     .startswith("SASL_"),
 }
+# What the operator's Role in the release namespace grants (docs/kubernetes.md, "The operator"):
+# every rule is needed and nothing else is allowed. Resources in NAMED_ONLY are limited to the
+# objects the operator's environment names.
 OPERATOR_VERBS = {
     ("anchor-events.io", "callbackclients"): {"get", "list", "watch"},
     ("anchor-events.io", "callbackclients/status"): {"get", "update", "patch"},
     ("", "configmaps"): {"get", "update", "patch"},
     ("coordination.k8s.io", "leases"): {"get", "update", "patch"},
     ("", "events"): {"create", "patch"},
-    ("events.k8s.io", "events"): {"create", "patch"},
     ("discovery.k8s.io", "endpointslices"): {"list", "watch"},
-    ("", "secrets"): {"get", "watch"},
+    ("apps", "deployments"): {"get"},
+    ("", "secrets"): {"get"},
 }
-NAMED_ONLY = {"configmaps", "leases", "secrets"}
+# ... and its Role in each other watched namespace.
+WATCH_VERBS = {
+    ("anchor-events.io", "callbackclients"): {"get", "list", "watch"},
+    ("anchor-events.io", "callbackclients/status"): {"get", "update", "patch"},
+    ("", "events"): {"create", "patch"},
+}
+NAMED_ONLY = {"configmaps", "leases", "secrets", "deployments"}
+# The operator's environment (its contract with the chart) and the log levels it accepts.
+OPERATOR_ENV = [
+    "OPERATOR_NAMESPACE", "OPERATOR_WATCH_NAMESPACES", "OPERATOR_IDENTITY",
+    "OPERATOR_CLIENTS_CONFIGMAP", "OPERATOR_CLIENTS_KEY", "OPERATOR_LEASE_NAME",
+    "OPERATOR_LEADER_ELECTION", "OPERATOR_LEASE_DURATION_SECONDS", "OPERATOR_PROCESSOR_SERVICE",
+    "OPERATOR_PROCESSOR_PORT", "OPERATOR_MANAGEMENT_SERVER_PORT", "OPERATOR_RESYNC_SECONDS",
+    "OPERATOR_OWNER_DEPLOYMENT", "OPERATOR_LOG_LEVEL",
+]
+LOG_LEVELS = {"trace", "debug", "info", "warn", "error"}
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 class Rendered:
     """The objects of one rendering, with the processor's pieces looked up once."""
 
-    def __init__(self, documents, namespace):
+    def __init__(self, documents, namespace, values=None):
         self.namespace = namespace
+        self.values = values or {}
         self.objects = [d.obj for d in documents]
         self.processor = self.one("Deployment", "processor")
         self.pod = self.processor["spec"]["template"]
@@ -55,6 +77,24 @@ class Rendered:
 
     def management_port(self):
         return self.config["event_processor"]["management_server_port"]
+
+    def operator(self):
+        """The operator's Deployment, or None when the chart renders none."""
+        found = self.all("Deployment", "operator")
+        assert len(found) <= 1, f"{len(found)} operator Deployments"
+        return found[0] if found else None
+
+    def operator_env(self):
+        """The operator container's environment as {name: EnvVar}."""
+        container = self.operator()["spec"]["template"]["spec"]["containers"][0]
+        return {e["name"]: e for e in container.get("env", [])}
+
+    def watch_namespaces(self):
+        operator = self.operator()
+        if not operator:
+            return []
+        value = self.operator_env().get("OPERATOR_WATCH_NAMESPACES", {}).get("value", "")
+        return [n for n in value.split(",") if n]
 
 
 def container_port(container, port):
@@ -212,31 +252,60 @@ def check_selectors(r):
             if not matches(sel, labels) or set(sel) != SELECTOR_KEYS:
                 problems.append(f"{kind} {obj['metadata']['name']} does not select the processor "
                                 "pods by name, instance and component")
+    watched = set(r.watch_namespaces())
     for obj in r.objects:
-        if obj["kind"] != "CustomResourceDefinition" and \
-                obj["metadata"].get("namespace") != r.namespace:
-            problems.append(f"{obj['kind']} {obj['metadata']['name']} is not in the release "
-                            "namespace")
+        namespace = obj["metadata"].get("namespace")
+        if obj["kind"] == "CustomResourceDefinition" or namespace == r.namespace:
+            continue
+        if obj["kind"] in ("Role", "RoleBinding") and namespace in watched and \
+                obj["metadata"]["labels"].get("app.kubernetes.io/component") == "operator":
+            continue  # the operator's access to a namespace it watches
+        problems.append(f"{obj['kind']} {obj['metadata']['name']} is not in the release "
+                        f"namespace (it is in {namespace})")
     return problems
 
 
-def rule_problems(rule):
+def role_problems(role, allowed, names):
+    """A Role's rules against `allowed` {(group, resource): verbs}: no wildcard, nothing beyond
+    it, every permission in it granted, and resources in NAMED_ONLY limited to exactly the
+    objects `names` {resource: [name, ...]} lists."""
     problems = []
-    groups = set(rule.get("apiGroups", []))
-    resources = set(rule.get("resources", []))
-    verbs = set(rule.get("verbs", []))
-    if "*" in groups | resources | verbs:
-        problems.append(f"wildcard in {rule}")
-    for group in groups:
-        for resource in resources:
-            allowed = OPERATOR_VERBS.get((group, resource))
-            if allowed is None:
-                problems.append(f"access to {group or 'core'}/{resource} is not needed")
-            elif not verbs <= allowed:
-                problems.append(f"{group or 'core'}/{resource}: verbs {sorted(verbs - allowed)} "
-                                "are not needed")
-            if resource in NAMED_ONLY and not rule.get("resourceNames"):
-                problems.append(f"{resource} access is not limited to named objects")
+    where = f"Role {role['metadata']['namespace']}/{role['metadata']['name']}"
+    granted = {}
+    for rule in role.get("rules", []):
+        groups = set(rule.get("apiGroups", []))
+        resources = set(rule.get("resources", []))
+        verbs = set(rule.get("verbs", []))
+        if "*" in groups | resources | verbs:
+            problems.append(f"{where}: wildcard in {rule}")
+        if rule.get("nonResourceURLs"):
+            problems.append(f"{where}: non-resource URLs {rule['nonResourceURLs']}")
+        for group in groups:
+            for resource in resources:
+                key = (group, resource)
+                label = f"{group or 'core'}/{resource}"
+                if key not in allowed:
+                    problems.append(f"{where}: access to {label} is not needed")
+                    continue
+                if not verbs <= allowed[key]:
+                    problems.append(f"{where}: {label}: verbs {sorted(verbs - allowed[key])} "
+                                    "are not needed")
+                if resource in NAMED_ONLY:
+                    wanted = sorted(names.get(resource, []))
+                    if sorted(rule.get("resourceNames") or []) != wanted:
+                        problems.append(f"{where}: {label} is limited to "
+                                        f"{rule.get('resourceNames')}, want exactly {wanted}")
+                elif rule.get("resourceNames"):
+                    problems.append(f"{where}: {label} has resourceNames, which list and watch "
+                                    "ignore")
+                granted.setdefault(key, set()).update(verbs)
+    for key, verbs in allowed.items():
+        if key[1] in NAMED_ONLY and not names.get(key[1]):
+            continue  # nothing to name: the rule must be absent (checked above)
+        missing = verbs - granted.get(key, set())
+        if missing:
+            problems.append(f"{where}: {key[0] or 'core'}/{key[1]} lacks {sorted(missing)}, "
+                            "which the operator needs")
     return problems
 
 
@@ -244,18 +313,174 @@ def check_rbac(r):
     problems = []
     if r.all("ClusterRole") or r.all("ClusterRoleBinding"):
         problems.append("cluster-wide RBAC objects are rendered")
-    operators = r.all("Deployment", "operator")
+    operator = r.operator()
     roles = r.all("Role")
-    if not operators:
+    if not operator:
         return problems + ([f"Role without the operator: {roles}"] if roles else [])
+    env = r.operator_env()
+    secret_names = ((r.values.get("operator") or {}).get("secretNames")) or []
+    names = {
+        "configmaps": [env["OPERATOR_CLIENTS_CONFIGMAP"]["value"]],
+        "leases": [env["OPERATOR_LEASE_NAME"]["value"]],
+        "deployments": [operator["metadata"]["name"]],
+        "secrets": secret_names,
+    }
+    spec = operator["spec"]["template"]["spec"]
+    account = spec["serviceAccountName"]
+    if spec.get("automountServiceAccountToken") is False:
+        problems.append("the operator's service account token is not mounted")
+    by_namespace = {}
     for role in roles:
-        for rule in role["rules"]:
-            problems += rule_problems(rule)
-    account = operators[0]["spec"]["template"]["spec"]["serviceAccountName"]
+        by_namespace.setdefault(role["metadata"]["namespace"], []).append(role)
+    wanted = {r.namespace} | set(r.watch_namespaces())
+    if set(by_namespace) != wanted:
+        problems.append(f"Roles in namespaces {sorted(by_namespace)}, want one in each of "
+                        f"{sorted(wanted)} (release and watched namespaces)")
+    for namespace, found in sorted(by_namespace.items()):
+        if len(found) != 1:
+            problems.append(f"{len(found)} Roles in namespace {namespace}")
+        for role in found:
+            if namespace == r.namespace:
+                problems += role_problems(role, OPERATOR_VERBS, names)
+            else:
+                problems += role_problems(role, WATCH_VERBS, {})
+    bound = set()
     for binding in r.all("RoleBinding"):
-        subjects = {(s["kind"], s["name"]) for s in binding["subjects"]}
-        if subjects != {("ServiceAccount", account)}:
-            problems.append(f"RoleBinding {binding['metadata']['name']} binds {subjects}")
+        namespace = binding["metadata"]["namespace"]
+        subjects = {(s["kind"], s["name"], s.get("namespace")) for s in binding["subjects"]}
+        if subjects != {("ServiceAccount", account, r.namespace)}:
+            problems.append(f"RoleBinding {namespace}/{binding['metadata']['name']} binds "
+                            f"{subjects}")
+        ref = binding["roleRef"]
+        if ref["kind"] != "Role" or not any(role["metadata"]["name"] == ref["name"]
+                                            for role in by_namespace.get(namespace, [])):
+            problems.append(f"RoleBinding {namespace}/{binding['metadata']['name']} refers to "
+                            f"{ref['kind']} {ref['name']}, not the Role of its namespace")
+        bound.add(namespace)
+    if bound != set(by_namespace):
+        problems.append(f"RoleBindings in {sorted(bound)}, Roles in {sorted(by_namespace)}")
+    return problems
+
+
+def check_operator(r):
+    """The operator's environment is its contract (docs/kubernetes.md): every variable set, each
+    naming what the chart really renders; probes on its own management port; the processor's
+    NetworkPolicy lets it read /status."""
+    operator = r.operator()
+    if not operator:
+        return []
+    problems = []
+    spec = operator["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    env = r.operator_env()
+    values = r.values.get("operator") or {}
+    if container.get("args") != ["operator"]:
+        problems.append(f"the operator container runs {container.get('args')}, not operator")
+    for name in OPERATOR_ENV:
+        if name not in env:
+            problems.append(f"{name} is not set")
+    names = [e["name"] for e in container.get("env", [])]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"{name} is set more than once")
+    if problems:
+        return problems
+
+    def value(name):
+        return env[name].get("value")
+
+    def field(name):
+        return env[name].get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+
+    if field("OPERATOR_NAMESPACE") != "metadata.namespace":
+        problems.append("OPERATOR_NAMESPACE is not the pod's metadata.namespace")
+    if field("OPERATOR_IDENTITY") != "metadata.name":
+        problems.append("OPERATOR_IDENTITY is not the pod's metadata.name")
+    watched = r.watch_namespaces()
+    want_watched = values.get("watchNamespaces") or [r.namespace]
+    if watched != want_watched or not all(DNS_LABEL.match(n) for n in watched):
+        problems.append(f"OPERATOR_WATCH_NAMESPACES is {value('OPERATOR_WATCH_NAMESPACES')!r}, "
+                        f"want {','.join(want_watched)!r}")
+    # The clients ConfigMap and key: the ones the processor mounts and reads.
+    clients_path = r.config["clients"]["value"]
+    mounts = {m["name"]: m["mountPath"] for m in r.container.get("volumeMounts", [])}
+    mounted = [v["configMap"]["name"] for v in r.pod["spec"]["volumes"]
+               if "configMap" in v and v["name"] in mounts
+               and clients_path.startswith(mounts[v["name"]] + "/")]
+    if mounted != [value("OPERATOR_CLIENTS_CONFIGMAP")]:
+        problems.append(f"OPERATOR_CLIENTS_CONFIGMAP is {value('OPERATOR_CLIENTS_CONFIGMAP')}, the "
+                        f"processor mounts its clients file from {mounted}")
+    if clients_path.rsplit("/", 1)[-1] != value("OPERATOR_CLIENTS_KEY"):
+        problems.append(f"OPERATOR_CLIENTS_KEY is {value('OPERATOR_CLIENTS_KEY')}, the processor "
+                        f"reads {clients_path}")
+    config_maps = {o["metadata"]["name"]: o for o in r.all("ConfigMap")}
+    rendered = config_maps.get(value("OPERATOR_CLIENTS_CONFIGMAP"))
+    if not rendered:
+        problems.append("the chart does not create the clients ConfigMap the operator writes "
+                        "(its Role has no create)")
+    elif value("OPERATOR_CLIENTS_KEY") not in rendered.get("data", {}):
+        problems.append("the clients ConfigMap the chart creates has no "
+                        f"{value('OPERATOR_CLIENTS_KEY')}")
+    leases = [o["metadata"]["name"] for o in r.all("Lease")]
+    if leases != [value("OPERATOR_LEASE_NAME")]:
+        problems.append(f"OPERATOR_LEASE_NAME is {value('OPERATOR_LEASE_NAME')}, the chart creates "
+                        f"Leases {leases}")
+    if value("OPERATOR_LEADER_ELECTION") != "true":
+        problems.append(f"OPERATOR_LEADER_ELECTION is {value('OPERATOR_LEADER_ELECTION')!r}")
+    for name, key, default in (("OPERATOR_LEASE_DURATION_SECONDS", "leaseDurationSeconds", 15),
+                               ("OPERATOR_RESYNC_SECONDS", "resyncSeconds", 30)):
+        want = str(values.get(key, default))
+        if value(name) != want:
+            problems.append(f"{name} is {value(name)!r}, operator.{key} is {want}")
+    service = r.one("Service", "processor")
+    if value("OPERATOR_PROCESSOR_SERVICE") != service["metadata"]["name"]:
+        problems.append(f"OPERATOR_PROCESSOR_SERVICE is {value('OPERATOR_PROCESSOR_SERVICE')}, "
+                        f"the processor's Service is {service['metadata']['name']}")
+    service_ports = {p["port"] for p in service["spec"]["ports"]}
+    if value("OPERATOR_PROCESSOR_PORT") != str(r.management_port()) or \
+            r.management_port() not in service_ports:
+        problems.append(f"OPERATOR_PROCESSOR_PORT is {value('OPERATOR_PROCESSOR_PORT')}, the "
+                        f"processor's management port {r.management_port()}, the Service's "
+                        f"{sorted(service_ports)}")
+    port = {p["name"]: p["containerPort"] for p in container.get("ports", [])}.get("management")
+    want_port = values.get("managementPort", 9089)
+    if value("OPERATOR_MANAGEMENT_SERVER_PORT") != str(port) or port != want_port:
+        problems.append(f"OPERATOR_MANAGEMENT_SERVER_PORT is "
+                        f"{value('OPERATOR_MANAGEMENT_SERVER_PORT')}, container port management "
+                        f"is {port}, operator.managementPort is {want_port}")
+    if value("OPERATOR_OWNER_DEPLOYMENT") != operator["metadata"]["name"]:
+        problems.append(f"OPERATOR_OWNER_DEPLOYMENT is {value('OPERATOR_OWNER_DEPLOYMENT')}, the "
+                        f"operator's Deployment is {operator['metadata']['name']}")
+    if value("OPERATOR_LOG_LEVEL") not in LOG_LEVELS:
+        problems.append(f"OPERATOR_LOG_LEVEL is {value('OPERATOR_LOG_LEVEL')!r}")
+    for probe, path in (("livenessProbe", "/livez"), ("readinessProbe", "/readyz")):
+        get = container.get(probe, {}).get("httpGet")
+        if not get:
+            problems.append(f"operator {probe} is missing or not an HTTP probe")
+        elif container_port(container, get["port"]) != port or get.get("path") != path:
+            problems.append(f"operator {probe} is {get.get('path')} on {get['port']}, want {path} "
+                            f"on the operator's management port {port}")
+    labels = operator["spec"]["template"]["metadata"]["labels"]
+    for policy in r.all("NetworkPolicy", "processor"):
+        admitted = False
+        for rule in policy["spec"].get("ingress", []):
+            ports = [container_port(r.container, p.get("port")) for p in rule.get("ports", [])]
+            if rule.get("ports") and r.management_port() not in ports:
+                continue
+            peers = rule.get("from")
+            if not peers or any(set(p) == {"podSelector"}
+                                and matches(p["podSelector"].get("matchLabels", {}), labels)
+                                for p in peers):
+                admitted = True
+        if not admitted:
+            problems.append(f"NetworkPolicy {policy['metadata']['name']} keeps the operator from "
+                            "the processor pods' /status")
+    for monitor in r.all("PodMonitor", "operator"):
+        if not matches(monitor["spec"]["selector"]["matchLabels"], labels):
+            problems.append("the operator's PodMonitor does not select its pods")
+        for endpoint in monitor["spec"]["podMetricsEndpoints"]:
+            if container_port(container, endpoint.get("port")) != port:
+                problems.append(f"the operator's PodMonitor scrapes {endpoint.get('port')}, not "
+                                "its management port")
     return problems
 
 
@@ -266,5 +491,7 @@ CHECKS = [
     ("termination grace exceeds the shutdown grace", check_shutdown),
     ("clients from a ConfigMap directory, no subPath", check_mounts),
     ("selectors and namespaces", check_selectors),
-    ("operator RBAC is least privilege", check_rbac),
+    ("operator RBAC is least privilege (and complete)", check_rbac),
+    ("operator environment contract, probes on its management port, reach to /status",
+     check_operator),
 ]

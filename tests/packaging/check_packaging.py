@@ -26,7 +26,7 @@ from render import CHART, CRD_CHART_COPY, CRD_SOURCE, MANIFESTS, NAMESPACE, Docu
     RenderError, render_manifests
 
 KUBERNETES_VERSIONS = ["1.30.0", "1.37.0"]
-MONITORING_KINDS = {"ServiceMonitor", "PrometheusRule"}
+MONITORING_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
 # Values the chart must refuse, and a phrase of the refusal.
 BAD_VALUES = [
     (["--set", "secrets.signingSeed.existingSecret="],
@@ -37,6 +37,11 @@ BAD_VALUES = [
     (["--set", "podSecurityContext.runAsNonRoot=false"], "runAsNonRoot"),
     (["--set", "config.event_processor.unknown_setting=1"], "unknown_setting"),
     (["--set", "clients.source=operator"], "needs operator.enabled"),
+    (["--set", "operator.enabled=true"], "needs clients.source operator"),
+    (["--set", "operator.enabled=true", "--set", "clients.source=operator",
+      "--set-json", 'operator.watchNamespaces=["Wallets_A"]'], "watchNamespaces"),
+    (["--set", "operator.enabled=true", "--set", "clients.source=operator",
+      "--set", "operator.leaseDurationSeconds=0"], "leaseDurationSeconds"),
     (["--set", "config.event.queue.kafka.security_protocol=SASL_SSL",
       "--set", "config.event.queue.kafka.sasl_mechanism=PLAIN"],
      "kafkaSasl.existingSecret is required"),
@@ -141,10 +146,11 @@ def check_scenario(report, helm, binary, monitoringcheck, name, values, workdir)
     report.guarded(f"{name}: every object valid (Kubernetes {', '.join(KUBERNETES_VERSIONS)}, "
                    "strict; Prometheus Operator types, strict)",
                    validate_kubernetes, documents, monitoringcheck, workdir)
-    rendered = chart_checks.Rendered(documents, NAMESPACE)
+    values_doc = yaml.safe_load(values.read_text()) if values else {}
+    effective = merged(yaml.safe_load((CHART / "values.yaml").read_text()), values_doc)
+    rendered = chart_checks.Rendered(documents, NAMESPACE, effective)
     for title, check in chart_checks.CHECKS:
         report.guarded(f"{name}: {title}", check, rendered)
-    values_doc = yaml.safe_load(values.read_text()) if values else {}
     source = (values_doc.get("clients") or {}).get("source", "values")
     items = (values_doc.get("clients") or {}).get("items", [])
     expected = items if source == "values" else []
@@ -152,6 +158,17 @@ def check_scenario(report, helm, binary, monitoringcheck, name, values, workdir)
                    processor_checks.check_pod_accepted, rendered, binary,
                    processor_checks.tmpdir(workdir, f"pod-{name}"), expected)
     return documents
+
+
+def merged(defaults, overrides):
+    """Values as Helm coalesces them: maps merge key by key, anything else is replaced."""
+    result = dict(defaults)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
 
 
 def check_notes(helm, values):

@@ -10,7 +10,7 @@ import celpy
 import jsonschema
 import yaml
 
-from render import CRD_CHART_COPY, CRD_SOURCE, ROOT
+from render import CRD_CHART_COPY, CRD_SOURCE, NAMESPACE, ROOT
 
 SAMPLES = ROOT / "examples" / "callbackclients"
 STATUS_SAMPLE = pathlib.Path(__file__).parent / "callbackclient-status.yaml"
@@ -193,7 +193,9 @@ def to_clients_item(resource):
         if field in spec:
             item[key] = spec[field]
     if "caSecretRef" in spec:
-        item["ca_file"] = f"{resource['metadata']['name']}-ca.pem"
+        # The PEM goes into the same ConfigMap, under a key unique across watched namespaces.
+        namespace = resource["metadata"].get("namespace", NAMESPACE)
+        item["ca_file"] = f"ca-{namespace}-{resource['metadata']['name']}.pem"
     return item
 
 

@@ -132,3 +132,8 @@ secrets in use.
 {{- printf "namespace=%q, job=%q" .Release.Namespace (include "anchor-events.fullname" .) }}
 {{- end }}
 {{- end }}
+
+{{/* The operator's Deployment: OPERATOR_OWNER_DEPLOYMENT, the clients ConfigMap's owner. */}}
+{{- define "anchor-events.operatorDeploymentName" -}}
+{{- printf "%s-operator" (include "anchor-events.fullname" .) }}
+{{- end }}

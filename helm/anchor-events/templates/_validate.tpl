@@ -32,6 +32,9 @@
 {{- if and (eq .Values.clients.source "operator") (not .Values.operator.enabled) }}
 {{- fail "clients.source operator needs operator.enabled (the operator renders the clients file)" }}
 {{- end }}
+{{- if and .Values.operator.enabled (ne .Values.clients.source "operator") }}
+{{- fail (printf "operator.enabled needs clients.source operator (it is %s; the operator would overwrite that ConfigMap)" .Values.clients.source) }}
+{{- end }}
 {{- if hasKey .Values.clients.extraFiles "clients.yaml" }}
 {{- fail "clients.extraFiles cannot hold clients.yaml (that is clients.items)" }}
 {{- end }}

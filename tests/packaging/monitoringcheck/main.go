@@ -1,6 +1,6 @@
-// monitoringcheck decodes Prometheus Operator objects (ServiceMonitor, PrometheusRule) strictly
-// into the operator's own Go types: an unknown field, a misspelt key or a wrong type fails. The
-// Kubernetes schemas that kubernetes-validate bundles do not know these kinds.
+// monitoringcheck decodes Prometheus Operator objects (ServiceMonitor, PodMonitor, PrometheusRule)
+// strictly into the operator's own Go types: an unknown field, a misspelt key or a wrong type
+// fails. The Kubernetes schemas that kubernetes-validate bundles do not know these kinds.
 //
 //	monitoringcheck FILE...   each FILE holds one object (JSON or YAML); exit 1 on any problem
 package main
@@ -34,6 +34,8 @@ func check(path string) error {
 	switch meta.Kind {
 	case monitoringv1.ServiceMonitorsKind:
 		object = &monitoringv1.ServiceMonitor{}
+	case monitoringv1.PodMonitorsKind:
+		object = &monitoringv1.PodMonitor{}
 	case monitoringv1.PrometheusRuleKind:
 		object = &monitoringv1.PrometheusRule{}
 	default:

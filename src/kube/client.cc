@@ -254,6 +254,37 @@ void SetMethod(CURL* e, std::string_view method, const std::string& body) {
   }
 }
 
+void SetWatchOptions(Transfer& t, long idle_seconds) {
+  curl_easy_setopt(t.easy, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(t.easy, CURLOPT_WRITEFUNCTION, OnWatchData);
+  curl_easy_setopt(t.easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(t.easy, CURLOPT_LOW_SPEED_TIME, idle_seconds);
+  curl_easy_setopt(t.easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(t.easy, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(t.easy, CURLOPT_XFERINFOFUNCTION, OnWatchProgress);
+  curl_easy_setopt(t.easy, CURLOPT_XFERINFODATA, &t);
+}
+
+// Runs the transfer until it completes (its result) or `stopping` says so (t.stopped). libcurl's
+// own loop calls the progress function only once a second when idle; polling the multi handle
+// on a short interval keeps the promised stop latency.
+CURLcode Drive(CURLM* multi, Transfer& t) {
+  for (;;) {
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    CURLMsg* message = curl_multi_info_read(multi, &queued);
+    if (message != nullptr && message->msg == CURLMSG_DONE) {
+      return message->data.result;
+    }
+    if (t.stopped || (*t.stopping)()) {
+      t.stopped = true;
+      return CURLE_ABORTED_BY_CALLBACK;
+    }
+    curl_multi_poll(multi, nullptr, 0, kStopPollMs, nullptr);
+  }
+}
+
 std::string Cause(const Transfer& t, CURLcode code) {
   if (t.too_large) {
     return "response body over 16 MiB";
@@ -322,34 +353,9 @@ Result<Response> Client::Watch(const std::string& path,
     return configured.error();
   }
   long idle_seconds = std::max<long>(1, static_cast<long>((idle_timeout.count() + 999) / 1000));
-  curl_easy_setopt(t.easy, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(t.easy, CURLOPT_WRITEFUNCTION, OnWatchData);
-  curl_easy_setopt(t.easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(t.easy, CURLOPT_LOW_SPEED_TIME, idle_seconds);
-  curl_easy_setopt(t.easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(t.easy, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(t.easy, CURLOPT_XFERINFOFUNCTION, OnWatchProgress);
-  curl_easy_setopt(t.easy, CURLOPT_XFERINFODATA, &t);
+  SetWatchOptions(t, idle_seconds);
   curl_multi_add_handle(multi.get(), t.easy);
-
-  // libcurl's own loop calls the progress function only once a second when idle; polling the
-  // multi handle on a short interval keeps the promised stop latency.
-  CURLcode code = CURLE_OK;
-  for (;;) {
-    int running = 0;
-    curl_multi_perform(multi.get(), &running);
-    int queued = 0;
-    if (CURLMsg* message = curl_multi_info_read(multi.get(), &queued);
-        message != nullptr && message->msg == CURLMSG_DONE) {
-      code = message->data.result;
-      break;
-    }
-    if (t.stopped || stopping()) {
-      t.stopped = true;
-      break;
-    }
-    curl_multi_poll(multi.get(), nullptr, 0, kStopPollMs, nullptr);
-  }
+  CURLcode code = Drive(multi.get(), t);
   curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &t.status);
   curl_multi_remove_handle(multi.get(), t.easy);
 

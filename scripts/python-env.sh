@@ -3,7 +3,8 @@
 # checkers run in, and prints the path of its python on stdout (progress goes to stderr).
 #
 #   venv: ${ANCHOR_EVENTS_CACHE:-$HOME/.cache/anchor-events}/venv
-#   packages (PyPI): cryptography (Ed25519), PyJWT (HS256), pytest
+#   packages (PyPI): cryptography (Ed25519), PyJWT (HS256), standardwebhooks (webhook-signature
+#   v1), PyYAML (the operator tests read rendered clients files), pytest
 #
 # Environment: PYTHON selects the interpreter the venv is made from (default: python3 on PATH).
 # A venv that no longer runs or lacks a package is repaired; ANCHOR_EVENTS_VENV_REBUILD=1 forces a
@@ -13,7 +14,7 @@ set -euo pipefail
 CACHE_DIR="${ANCHOR_EVENTS_CACHE:-$HOME/.cache/anchor-events}"
 VENV="$CACHE_DIR/venv"
 PY="$VENV/bin/python"
-PACKAGES=("cryptography>=41" "PyJWT>=2.8" "pytest>=7")
+PACKAGES=("cryptography>=41" "PyJWT>=2.8" "standardwebhooks>=1.0" "PyYAML>=6" "pytest>=7")
 
 say() { echo "python-env: $*" >&2; }
 
@@ -27,6 +28,8 @@ ready() {
   [[ -x "$PY" ]] && "$PY" - <<'EOF' >/dev/null 2>&1
 import cryptography.hazmat.primitives.asymmetric.ed25519  # noqa: F401
 import jwt  # noqa: F401
+import standardwebhooks  # noqa: F401
+import yaml  # noqa: F401
 import pytest  # noqa: F401
 EOF
 }

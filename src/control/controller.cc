@@ -490,6 +490,7 @@ Controller::Desired Controller::Decide(const CallbackClient& client, const Outco
   }
   desired.client_name = outcome.client_name;
   int64_t first = first_revision_.at(client.Key()).revision;
+  desired.config_generation = first;
   const ResourceStatus& status = client.status;
   // Applied stays Applied while the spec and its revision stay the same: a processor pod that
   // restarts loads the same file again.
@@ -498,7 +499,6 @@ Controller::Desired Controller::Decide(const CallbackClient& client, const Outco
     desired.status = "True";
     desired.reason = "Applied";
     desired.message = status.ready.message;
-    desired.config_generation = first;
     desired.consumer_group = status.consumer_group;
     for (const ProcessorState& processor : processors) {
       if (auto group = processor.consumer_groups.find(outcome.client_name);
@@ -536,7 +536,6 @@ Controller::Desired Controller::Decide(const CallbackClient& client, const Outco
   if (unreachable.empty() && behind.empty()) {
     desired.status = "True";
     desired.reason = "Applied";
-    desired.config_generation = first;
     desired.message = "loaded by " + std::to_string(processors.size()) +
                       " processor pod(s) (clients revision " + std::to_string(first) + ")";
     for (const ProcessorState& processor : processors) {

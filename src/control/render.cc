@@ -92,7 +92,9 @@ Rendering Render(std::vector<const CallbackClient*> clients, const SecretIndex& 
   Rendering rendering;
   std::map<std::string, std::string> name_owner;    // client name -> resource key
   std::map<std::string, std::string> domain_owner;  // domain -> resource key
-  std::vector<YAML::Node> items;
+  // By client name, the order of the document. (Never sort YAML::Nodes in a vector: assigning
+  // one Node to another overwrites the node it refers to.)
+  std::map<std::string, YAML::Node> items;
   for (const CallbackClient* client : clients) {
     Outcome& outcome = rendering.outcomes[client->Key()];
     outcome.client_name = client->client_name;
@@ -166,13 +168,10 @@ Rendering Render(std::vector<const CallbackClient*> clients, const SecretIndex& 
     if (!ca_bundle.empty()) {
       rendering.files[CaFileKey(*client)] = ca_bundle;
     }
-    items.push_back(item);
+    items.emplace(client->client_name, item);
   }
-  std::sort(items.begin(), items.end(), [](const YAML::Node& a, const YAML::Node& b) {
-    return a["name"].Scalar() < b["name"].Scalar();
-  });
   YAML::Node list(YAML::NodeType::Sequence);
-  for (const YAML::Node& item : items) {
+  for (const auto& [name, item] : items) {
     list.push_back(item);
   }
   YAML::Node document(YAML::NodeType::Map);

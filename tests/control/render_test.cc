@@ -164,6 +164,19 @@ TEST(RenderTest, OutputIsStableAndSortedByName) {
   EXPECT_EQ(Load(RenderAll({}), 9).size(), 0u);
 }
 
+TEST(RenderTest, EveryClientAppearsOnceWhenAgeAndNameOrdersDiffer) {
+  std::vector<CallbackClient> clients = {
+      Make("zulu", Wallet("z.example"), "2026-12-01T00:00:00Z"),
+      Make("mike", Wallet("m.example"), "2026-12-02T00:00:00Z"),
+      Make("alpha", Wallet("a.example"), "2026-12-03T00:00:00Z"),
+  };
+  std::vector<config::ClientConfig> loaded = Load(RenderAll(clients), 3);
+  ASSERT_EQ(loaded.size(), 3u);
+  EXPECT_EQ(loaded[0].name, "alpha");
+  EXPECT_EQ(loaded[1].name, "mike");
+  EXPECT_EQ(loaded[2].name, "zulu");
+}
+
 TEST(RenderTest, DocumentRevisionReadsWhatClientsDocumentWrote) {
   Rendering rendering = RenderAll({Make("a", Wallet("a.example"))});
   EXPECT_EQ(DocumentRevision(ClientsDocument(42, rendering)), 42);

@@ -64,6 +64,44 @@ bool ValidHostName(std::string_view host) {
   });
 }
 
+bool IsDecimal(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(),
+                                      [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+// A host whose last label is a number is an IPv4 address to URL parsers and resolvers, which
+// also read decimal (2130706433), hexadecimal (0x7f000001), octal (0177.0.0.1) and short
+// (127.1) spellings. Only the dotted-decimal form is accepted, so what the configuration says
+// is what a reader sees.
+bool IsNonStandardIpv4(std::string_view host) {
+  const bool trailing_dot = !host.empty() && host.back() == '.';
+  if (trailing_dot) {
+    host.remove_suffix(1);
+  }
+  std::string_view last = host.substr(host.rfind('.') + 1);
+  bool hex = last.size() >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X') &&
+             std::all_of(last.begin() + 2, last.end(),
+                         [](unsigned char c) { return std::isxdigit(c) != 0; });
+  if (!hex && !IsDecimal(last)) {
+    return false;
+  }
+  if (trailing_dot) {
+    return true;
+  }
+  int parts = 0;
+  for (size_t start = 0; start <= host.size(); ++parts) {
+    size_t dot = std::min(host.find('.', start), host.size());
+    std::string_view part = host.substr(start, dot - start);
+    bool canonical = IsDecimal(part) && part.size() <= 3 && (part.size() == 1 || part[0] != '0') &&
+                     std::stoi(std::string(part)) <= 255;
+    if (!canonical) {
+      return true;
+    }
+    start = dot + 1;
+  }
+  return parts != 4;
+}
+
 // Splits "host[:port]" (IPv6 literals in brackets) into url->host and url->port.
 Status ParseAuthority(std::string_view text, std::string_view authority, Url* url) {
   if (authority.find('@') != std::string_view::npos) {
@@ -97,6 +135,11 @@ Status ParseAuthority(std::string_view text, std::string_view authority, Url* ur
   bool bracketed = !host.empty() && host.front() == '[';
   if (bracketed ? host.size() < 3 : !ValidHostName(host)) {
     return UrlError(text, host.empty() ? "empty host" : "invalid host");
+  }
+  if (!bracketed && IsNonStandardIpv4(host)) {
+    return UrlError(text,
+                    "host is a non-standard spelling of an IPv4 address; hint: write it as four "
+                    "decimal numbers (a.b.c.d), or use a host name");
   }
   url->host = Lower(host);
   if (!port.empty()) {

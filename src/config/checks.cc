@@ -152,6 +152,9 @@ std::string HeaderNameProblem(std::string_view name) {
   if (name.empty()) {
     return "header name is empty";
   }
+  if (name.size() > kMaxHeaderNameBytes) {
+    return "header name is longer than " + std::to_string(kMaxHeaderNameBytes) + " characters";
+  }
   bool token = std::all_of(name.begin(), name.end(), [](unsigned char c) {
     return std::isalnum(c) != 0 ||
            kTokenPunctuation.find(static_cast<char>(c)) != std::string_view::npos;
@@ -181,6 +184,48 @@ std::string KafkaNameProblem(std::string_view name, size_t max_length) {
 bool HasControlCharacter(std::string_view text) {
   return std::any_of(text.begin(), text.end(),
                      [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
+std::string HeaderValueProblem(std::string_view value) {
+  if (std::any_of(value.begin(), value.end(),
+                  [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; })) {
+    return "contains CR, LF or another control character, which would split the HTTP header";
+  }
+  if (value.size() > kMaxHeaderValueBytes) {
+    return "is longer than " + std::to_string(kMaxHeaderValueBytes) +
+           " bytes, too long for an HTTP header";
+  }
+  return "";
+}
+
+std::string TrimWebhookSecret(std::string_view text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    return "";
+  }
+  size_t last = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+std::string WebhookSecretProblem(std::string_view secret) {
+  constexpr std::string_view kPrefix = "whsec_";
+  std::string_view encoded = secret.starts_with(kPrefix) ? secret.substr(kPrefix.size()) : secret;
+  size_t padding = 0;
+  while (padding < encoded.size() && encoded[encoded.size() - 1 - padding] == '=') {
+    ++padding;
+  }
+  bool alphabet =
+      std::all_of(encoded.begin(), encoded.end() - static_cast<ptrdiff_t>(padding),
+                  [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '/'; });
+  if (encoded.empty() || encoded.size() % 4 != 0 || padding > 2 || !alphabet) {
+    return "is not a Standard Webhooks secret (whsec_ followed by standard base64)";
+  }
+  size_t bytes = encoded.size() / 4 * 3 - padding;
+  if (bytes < 24 || bytes > 64) {
+    return "must decode to 24 to 64 bytes, got " + std::to_string(bytes) +
+           "; hint: generate one with `echo whsec_$(openssl rand -base64 32)`";
+  }
+  return "";
 }
 
 }  // namespace anchor_events::config

@@ -36,6 +36,18 @@ std::string HeaderNameProblem(std::string_view name);
 // A Kafka topic or group-id part: [A-Za-z0-9._-], 1..max_length characters.
 std::string KafkaNameProblem(std::string_view name, size_t max_length);
 
+// A header value set in configuration: no CR, LF or other control character (it would end
+// the header and start another), at most kMaxHeaderValueBytes. Never echoes the value.
+inline constexpr size_t kMaxHeaderNameBytes = 256;
+inline constexpr size_t kMaxHeaderValueBytes = 8192;
+std::string HeaderValueProblem(std::string_view value);
+
+// A Standard Webhooks secret: "whsec_" (optional) and standard base64 of 24 to 64 bytes. The
+// cause never echoes the secret.
+std::string WebhookSecretProblem(std::string_view secret);
+// The secret as written in a file, without surrounding whitespace (a trailing newline).
+std::string TrimWebhookSecret(std::string_view text);
+
 // True when `text` holds a control character (CR, LF, NUL, ...).
 bool HasControlCharacter(std::string_view text);
 

@@ -80,6 +80,33 @@ void CheckCallbackUrls(const CallbackUrls& urls, const std::string& where,
   }
 }
 
+void CheckFiles(const ClientConfig& client, const std::string& where,
+                std::vector<std::string>* problems) {
+  const std::pair<const char*, const std::string*> files[] = {
+      {"ca_file", &client.ca_file},
+      {"client_cert_file", &client.client_cert_file},
+      {"client_key_file", &client.client_key_file},
+      {"webhook_secret_file", &client.webhook_secret_file},
+      {"webhook_secret_previous_file", &client.webhook_secret_previous_file}};
+  for (const auto& [name, path] : files) {
+    if (HasControlCharacter(*path)) {
+      Problem(name, where, "must not contain control characters", problems);
+    }
+  }
+  if (client.client_cert_file.empty() != client.client_key_file.empty()) {
+    Problem(client.client_cert_file.empty() ? "client_key_file" : "client_cert_file", where,
+            "client_cert_file and client_key_file must be set together", problems);
+  }
+  if (!client.webhook_secret_file.empty() && !client.standard_webhooks) {
+    Problem("webhook_secret_file", where,
+            "is only used with standard_webhooks: true; hint: set standard_webhooks", problems);
+  }
+  if (!client.webhook_secret_previous_file.empty() && client.webhook_secret_file.empty()) {
+    Problem("webhook_secret_previous_file", where,
+            "is only used during a rotation, next to webhook_secret_file", problems);
+  }
+}
+
 }  // namespace
 
 void ValidateLane(const LaneOptions& lane, const std::string& where,
@@ -115,9 +142,7 @@ void ValidateClient(const ClientConfig& client, const std::string& where,
       Problem("allowed_networks", where, cause, problems);
     }
   }
-  if (HasControlCharacter(client.ca_file)) {
-    Problem("ca_file", where, "must not contain control characters", problems);
-  }
+  CheckFiles(client, where, problems);
 }
 
 }  // namespace anchor_events::config

@@ -74,6 +74,10 @@ const std::map<std::string, ClientField>& ClientFields() {
         [](ClientConfig& c, const Value& v) { c.standard_webhooks = std::get<bool>(v); }}},
       {"allowed_networks", ListField(&ClientConfig::allowed_networks)},
       {"ca_file", TextField(&ClientConfig::ca_file)},
+      {"client_cert_file", TextField(&ClientConfig::client_cert_file)},
+      {"client_key_file", TextField(&ClientConfig::client_key_file)},
+      {"webhook_secret_file", TextField(&ClientConfig::webhook_secret_file)},
+      {"webhook_secret_previous_file", TextField(&ClientConfig::webhook_secret_previous_file)},
   };
   return *fields;
 }
@@ -84,6 +88,10 @@ bool IsIgnoredPlatformKey(const std::string& key) {
 }
 
 std::string UnknownClientKeyHint(const std::string& key) {
+  if (key == "webhook_secret" || key == "webhook_secret_previous") {
+    return "; hint: secrets are never written in the clients file, use " + key +
+           "_file (a path relative to the clients file)";
+  }
   if (key == "signing_key" || key == "domain" || key == "callback_url") {
     return "; hint: the Platform's deprecated single-value keys are not read, use " +
            std::string(key == "callback_url" ? "callback_urls.sep6/sep24/sep31/sep12"

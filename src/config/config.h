@@ -54,7 +54,16 @@ struct ClientConfig {
   LaneOptions lane;                // defaults from event_processor.client_status_callback
   bool standard_webhooks = false;  // also send webhook-id/-timestamp/-signature
   std::vector<std::string> allowed_networks;  // CIDRs exempt from the SSRF guard
-  std::string ca_file;                        // extra CA bundle for this client's HTTPS
+  // Files are written relative to the clients file and made absolute by the loader.
+  std::string ca_file;           // CA bundle (PEM) for this client's HTTPS
+  std::string client_cert_file;  // mTLS certificate (PEM), with client_key_file
+  std::string client_key_file;   // mTLS key (PEM, unencrypted)
+  // Standard Webhooks v1 (HMAC-SHA256) secrets, "whsec_<base64>". While the previous secret
+  // is configured, webhook-signature carries a v1 signature with each (rotation).
+  std::string webhook_secret_file;
+  std::string webhook_secret_previous_file;
+  std::string webhook_secret;           // the file's content, read by the loader; secret
+  std::string webhook_secret_previous;  // likewise; secret
 
   bool operator==(const ClientConfig&) const = default;
 };
@@ -91,6 +100,8 @@ struct CallbackApiConfig {
   int64_t jwt_expiration_ms = 30000;
   bool check_certificate = true;
   std::string ca_file;
+  std::string client_cert_file;  // mTLS, with client_key_file
+  std::string client_key_file;
   bool ssrf_guard = false;  // the business server is usually private; opt in
   LaneOptions lane;         // defaults: 10 attempts, 1 s up to 300 s
 
@@ -107,6 +118,9 @@ struct Config {
   CallbackApiConfig callback_api;
 
   std::string signing_seed;  // SEP-10 seed S...; secret
+  // The seed before a rotation; while set, webhook-signature also carries a v1a signature made
+  // with it, so receivers can move to the new key at their pace. Secret.
+  std::string signing_seed_previous;
   std::vector<ClientConfig> clients;
   // The clients document's `revision` (written by the operator), reported in /status.
   std::string clients_revision;

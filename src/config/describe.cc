@@ -36,6 +36,10 @@ void DescribeClient(const ClientConfig& client, std::ostringstream* out) {
   line("standard_webhooks", client.standard_webhooks ? "true" : "false");
   line("allowed_networks", Join(client.allowed_networks));
   line("ca_file", client.ca_file);
+  line("client_cert_file", client.client_cert_file);
+  line("client_key_file", client.client_key_file);
+  line("webhook_secret_file", client.webhook_secret_file);
+  line("webhook_secret_previous_file", client.webhook_secret_previous_file);
 }
 
 }  // namespace

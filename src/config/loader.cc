@@ -3,9 +3,11 @@
 #include "config/loader.h"
 
 #include <filesystem>
+#include <tuple>
 
 #include <unistd.h>
 
+#include "config/checks.h"
 #include "config/clients_parse.h"
 #include "config/resolve.h"
 #include "config/schema.h"
@@ -83,19 +85,68 @@ std::vector<ClientConfig> ReadClients(const ClientsSource& source, const std::st
   return std::move(document->clients);
 }
 
-// A client's CA bundle is resolved like the file that names it, and must be readable.
+bool Readable(const std::string& path) {
+  std::error_code error;
+  return std::filesystem::is_regular_file(path, error) && access(path.c_str(), R_OK) == 0;
+}
+
+// A client's files are resolved like the file that names it, must be readable, and are
+// watched, so a rotated certificate, key or secret (a mounted Secret) triggers a reload.
 void ResolveClientFiles(const std::string& base_dir, std::vector<ClientConfig>* clients,
-                        std::vector<std::string>* problems) {
+                        LoadedConfig* loaded, std::vector<std::string>* problems) {
   for (ClientConfig& client : *clients) {
-    if (client.ca_file.empty()) {
-      continue;
+    const std::pair<const char*, std::string*> files[] = {
+        {"ca_file", &client.ca_file},
+        {"client_cert_file", &client.client_cert_file},
+        {"client_key_file", &client.client_key_file},
+        {"webhook_secret_file", &client.webhook_secret_file},
+        {"webhook_secret_previous_file", &client.webhook_secret_previous_file}};
+    for (const auto& [name, path] : files) {
+      if (path->empty()) {
+        continue;
+      }
+      *path = AbsolutePath(*path, base_dir);
+      loaded->watched_files.push_back(*path);
+      if (!Readable(*path)) {
+        problems->push_back("invalid " + std::string(name) + " for client '" + client.name +
+                            "': cannot read file " + *path);
+      }
     }
-    client.ca_file = AbsolutePath(client.ca_file, base_dir);
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(client.ca_file, error) ||
-        access(client.ca_file.c_str(), R_OK) != 0) {
-      problems->push_back("invalid ca_file for client '" + client.name + "': cannot read file " +
-                          client.ca_file);
+  }
+}
+
+// Secrets are checked by shape only; a message never quotes them.
+void ReadWebhookSecrets(std::vector<ClientConfig>* clients, std::vector<std::string>* problems) {
+  for (ClientConfig& client : *clients) {
+    const std::tuple<const char*, const std::string*, std::string*> secrets[] = {
+        {"webhook_secret_file", &client.webhook_secret_file, &client.webhook_secret},
+        {"webhook_secret_previous_file", &client.webhook_secret_previous_file,
+         &client.webhook_secret_previous}};
+    for (const auto& [name, path, secret] : secrets) {
+      if (path->empty() || !Readable(*path)) {
+        continue;
+      }
+      Result<std::string> text = ReadTextFile(*path, name);
+      if (!text.ok()) {
+        problems->push_back(text.error().message);
+        continue;
+      }
+      *secret = TrimWebhookSecret(*text);
+      if (std::string cause = WebhookSecretProblem(*secret); !cause.empty()) {
+        problems->push_back("invalid " + std::string(name) + " for client '" + client.name +
+                            "': " + cause);
+      }
+    }
+  }
+}
+
+// The business server's TLS files are watched like the clients' (the settings table has
+// already made them absolute and checked they are readable).
+void WatchCallbackApiFiles(LoadedConfig* loaded) {
+  const CallbackApiConfig& api = loaded->config.callback_api;
+  for (const std::string* path : {&api.ca_file, &api.client_cert_file, &api.client_key_file}) {
+    if (!path->empty()) {
+      loaded->watched_files.push_back(*path);
     }
   }
 }
@@ -114,7 +165,8 @@ void LoadClients(const ResolvedSettings& resolved, const std::string& config_pat
   std::string base_dir;
   std::vector<ClientConfig> clients = ReadClients(
       source, config_path, loaded->config.client_lane_defaults, loaded, &base_dir, problems);
-  ResolveClientFiles(base_dir, &clients, problems);
+  ResolveClientFiles(base_dir, &clients, loaded, problems);
+  ReadWebhookSecrets(&clients, problems);
   loaded->config.clients = std::move(clients);
 }
 
@@ -164,6 +216,7 @@ Result<LoadedConfig> Load(const LoadInput& input, ConfigErrors* errors) {
   resolved.ApplyTo(&loaded.config);
   LoadClients(resolved, input.config_path, &loaded, &problems);
   ValidateConfig(loaded.config, resolved, &problems);
+  WatchCallbackApiFiles(&loaded);
   for (std::string& file : resolved.SecretFiles()) {
     loaded.watched_files.push_back(std::move(file));
   }

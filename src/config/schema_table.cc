@@ -169,6 +169,15 @@ void AddCallbackApiRows(std::vector<Setting>* rows) {
           "Extra CA bundle (PEM) for the business server's certificate."),
       [](auto& c) -> auto& { return c.callback_api.ca_file; }));
   rows->push_back(Bind(
+      Row("callback_api.client_cert_file", SettingType::kPath, "",
+          "Client certificate (PEM) presented to the business server (mTLS); with "
+          "client_key_file. Re-read when it changes."),
+      [](auto& c) -> auto& { return c.callback_api.client_cert_file; }));
+  rows->push_back(Bind(
+      Row("callback_api.client_key_file", SettingType::kPath, "",
+          "Unencrypted PEM key of callback_api.client_cert_file."),
+      [](auto& c) -> auto& { return c.callback_api.client_key_file; }));
+  rows->push_back(Bind(
       Row("callback_api.ssrf_guard", SettingType::kBool, "false",
           "Apply the SSRF guard to the business server (usually private)."),
       [](auto& c) -> auto& { return c.callback_api.ssrf_guard; }));
@@ -204,6 +213,12 @@ void AddSecretAndClientRows(std::vector<Setting>* rows) {
                     "The anchor's SEP-10 seed (S...); signs client callbacks."),
                 CheckSeed),
       [](auto& c) -> auto& { return c.signing_seed; }));
+  rows->push_back(Bind(
+      WithCheck(Row("secret.sep10.signing_seed_previous", SettingType::kSecret, "",
+                    "During a key rotation, the seed being replaced: webhook-signature also "
+                    "carries a v1a signature made with it. Unset it when receivers moved."),
+                CheckSeed),
+      [](auto& c) -> auto& { return c.signing_seed_previous; }));
   rows->push_back(EnumRow("clients.type", {"file", "inline", "yaml", "json"}, "file",
                           "How clients.value is read: a file path, clients.items, or a "
                           "YAML/JSON document."));

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "config/checks.h"
+
 namespace anchor_events::config {
 namespace {
 
@@ -101,6 +103,12 @@ void CheckCallbackApi(const CallbackApiConfig& api, Checker* check) {
   std::string when = std::string("callback_api.auth.type is ") +
                      (api.auth_type == AuthType::kJwt ? "jwt" : "api_key");
   check->Require(!api.secret.empty(), "callback_api.secret", "callback_api.auth.type", when);
+  if (api.auth_type == AuthType::kApiKey) {
+    // The API key is sent as a header value as it is written.
+    if (std::string cause = HeaderValueProblem(api.secret); !cause.empty()) {
+      check->Invalid("callback_api.secret", "an API key " + cause, "callback_api.auth.type");
+    }
+  }
   if (api.auth_type == AuthType::kJwt && !api.secret.empty() &&
       api.secret.size() < kMinJwtSecretBytes) {
     check->Invalid("callback_api.secret",
@@ -108,6 +116,15 @@ void CheckCallbackApi(const CallbackApiConfig& api, Checker* check) {
                        std::to_string(api.secret.size()) +
                        "; hint: generate one with `openssl rand -base64 48`",
                    "callback_api.auth.type");
+  }
+}
+
+void CheckCallbackApiTls(const CallbackApiConfig& api, Checker* check) {
+  if (api.client_cert_file.empty() != api.client_key_file.empty()) {
+    check->Invalid(api.client_cert_file.empty() ? "callback_api.client_key_file"
+                                                : "callback_api.client_cert_file",
+                   "callback_api.client_cert_file and callback_api.client_key_file must be set "
+                   "together");
   }
 }
 
@@ -158,6 +175,13 @@ void ValidateConfig(const Config& config, const ResolvedSettings& resolved,
                   enabled + " is true");
   }
   CheckCallbackApi(config.callback_api, &check);
+  CheckCallbackApiTls(config.callback_api, &check);
+  if (!config.signing_seed_previous.empty() &&
+      config.signing_seed_previous == config.signing_seed) {
+    check.Invalid("secret.sep10.signing_seed_previous",
+                  "is the same seed as secret.sep10.signing_seed; hint: during a rotation it "
+                  "holds the seed being replaced, afterwards unset it");
+  }
   CheckLaneOrder(config.client_lane_defaults, "event_processor.client_status_callback", &check);
   CheckLaneOrder(config.callback_api.lane, "event_processor.callback_api_request", &check);
   CheckReadableFiles(config, &check);

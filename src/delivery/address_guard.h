@@ -40,9 +40,11 @@ class AddressGuard {
   std::vector<Cidr> allowed_;
 };
 
-// The class of a blocked address, or empty for a public unicast address. IPv4-mapped,
-// IPv4-compatible, NAT64 (64:ff9b::/96) and 6to4 (2002::/16) forms are judged by the IPv4
-// address they carry.
+// The class of a blocked address ("loopback", "private", "metadata", ...), or empty for a
+// public unicast address. IPv4-mapped (::ffff:0:0/96), IPv4-translated (::ffff:0:0:0/96),
+// NAT64 (64:ff9b::/96) and 6to4 (2002::/16) forms are judged by the IPv4 address they carry;
+// IPv4-compatible (::/96), local-use NAT64 (64:ff9b:1::/48) and Teredo (2001::/32) addresses
+// are always blocked.
 std::string_view BlockedClass(const std::array<uint8_t, 16>& ip);
 
 }  // namespace anchor_events::delivery

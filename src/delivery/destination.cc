@@ -56,7 +56,14 @@ std::vector<std::string> BusinessDestination::AttemptHeaders(
 
 ClientDestination::ClientDestination(config::ClientConfig client,
                                      std::shared_ptr<const signing::KeyHolder> keys)
-    : client_(std::move(client)), keys_(std::move(keys)) {}
+    : client_(std::move(client)), keys_(std::move(keys)) {
+  // Validated at load; a secret that does not decode here is a broken invariant.
+  for (const std::string* secret : {&client_.webhook_secret, &client_.webhook_secret_previous}) {
+    if (!secret->empty()) {
+      hmac_keys_.push_back(signing::DecodeWebhookSecret(*secret).value());
+    }
+  }
+}
 
 std::variant<Prepared, event::SkipReason> ClientDestination::Prepare(
     const event::Event& event, std::chrono::system_clock::time_point /*now*/) const {
@@ -86,10 +93,25 @@ std::vector<std::string> ClientDestination::AttemptHeaders(
   if (client_.standard_webhooks) {
     headers.push_back(Header("webhook-id", prepared.event_id));
     headers.push_back(Header("webhook-timestamp", std::to_string(t)));
-    headers.push_back(Header("webhook-signature", signing::StandardWebhookSignature(
-                                                      *key, prepared.event_id, t, prepared.body)));
+    headers.push_back(Header("webhook-signature", WebhookSignature(prepared, t, *key)));
   }
   return headers;
+}
+
+std::string ClientDestination::WebhookSignature(const Prepared& prepared, int64_t timestamp,
+                                                const signing::SigningKey& key) const {
+  std::string value;
+  auto add = [&value](const std::string& signature) {
+    value.append(value.empty() ? "" : " ").append(signature);
+  };
+  for (const std::string& secret : hmac_keys_) {
+    add(signing::StandardWebhookHmacSignature(secret, prepared.event_id, timestamp, prepared.body));
+  }
+  add(signing::StandardWebhookSignature(key, prepared.event_id, timestamp, prepared.body));
+  if (std::shared_ptr<const signing::SigningKey> previous = keys_->Previous()) {
+    add(signing::StandardWebhookSignature(*previous, prepared.event_id, timestamp, prepared.body));
+  }
+  return value;
 }
 
 }  // namespace anchor_events::delivery

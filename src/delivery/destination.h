@@ -56,7 +56,9 @@ class BusinessDestination : public Destination {
   std::string event_url_;
 };
 
-// One client application (§4.2, §5).
+// One client application (§4.2, §5). With standard_webhooks, webhook-signature carries
+// "v1,<hmac>" per configured secret (current, then previous during a rotation) and "v1a,<ed25519>"
+// per anchor key (current, then previous), space-separated, as Standard Webhooks allows.
 class ClientDestination : public Destination {
  public:
   // `keys` is shared with the processor, which replaces the key when the seed is rotated.
@@ -67,8 +69,13 @@ class ClientDestination : public Destination {
                                           std::chrono::system_clock::time_point now) const override;
 
  private:
+  std::string WebhookSignature(const Prepared& prepared, int64_t timestamp,
+                               const signing::SigningKey& key) const;
+
   config::ClientConfig client_;
   std::shared_ptr<const signing::KeyHolder> keys_;
+  // Decoded Standard Webhooks v1 secrets, newest first; empty when v1 is off.
+  std::vector<std::string> hmac_keys_;
 };
 
 }  // namespace anchor_events::delivery

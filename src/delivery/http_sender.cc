@@ -153,6 +153,8 @@ struct HttpSender::Impl {
     curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    // A proxy from the environment would connect on our behalf, past the SSRF guard.
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
@@ -171,6 +173,13 @@ struct HttpSender::Impl {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L);
     if (!r.ca_file.empty()) {
       curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str());
+      // libcurl otherwise keeps the parsed bundle for a day; a replaced CA file must count at
+      // the next connection.
+      curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+    }
+    if (!r.client_cert_file.empty()) {
+      curl_easy_setopt(e, CURLOPT_SSLCERT, r.client_cert_file.c_str());
+      curl_easy_setopt(e, CURLOPT_SSLKEY, r.client_key_file.c_str());
     }
     if (resolve != nullptr) {
       curl_easy_setopt(e, CURLOPT_RESOLVE, resolve);
@@ -188,12 +197,14 @@ struct HttpSender::Impl {
     response.new_connection = connects > 0;
     response.location = t->location;
     response.retry_after = ParseRetryAfter(t->retry_after, std::chrono::system_clock::now());
-    if (!t->blocked.empty()) {
+    const bool answered = code == CURLE_OK || (t->truncated && response.status > 0);
+    if (!t->blocked.empty() && !answered) {
+      // A refused address ends the attempt only when no other address of the name answered.
       response.result = AttemptResult::kRejected;
       response.blocked = t->blocked;
       response.status = 0;
       response.error = "destination address refused by the SSRF guard (" + t->blocked + ")";
-    } else if (code == CURLE_OK || (t->truncated && response.status > 0)) {
+    } else if (answered) {
       response.result = ClassifyStatus(response.status);
       if (response.result != AttemptResult::kDelivered) {
         response.error = "HTTP status " + std::to_string(response.status);

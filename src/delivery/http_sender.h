@@ -28,6 +28,10 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{10000};
   std::shared_ptr<const AddressGuard> guard;  // null: no guard
   std::string ca_file;                        // empty: the system bundle
+  // mTLS: a PEM certificate (chain) and its unencrypted PEM key, both or neither. Files are
+  // read for each new connection, so a rotated Secret is used without a restart.
+  std::string client_cert_file;
+  std::string client_key_file;
   bool verify_tls = true;
 };
 

@@ -262,6 +262,8 @@ void Lane::StartAttempt(Item& item) {
   request.timeout = settings_.options.request_timeout;
   request.guard = settings_.guard;
   request.ca_file = settings_.ca_file;
+  request.client_cert_file = settings_.client_cert_file;
+  request.client_key_file = settings_.client_key_file;
   request.verify_tls = settings_.verify_tls;
   sender_->Start(item.id, std::move(request));
   lane_metrics_.in_flight->Set(static_cast<double>(sender_->in_flight()));

@@ -35,6 +35,8 @@ struct LaneSettings {
   std::shared_ptr<const Destination> destination;
   std::shared_ptr<const AddressGuard> guard;  // null: no SSRF guard
   std::string ca_file;
+  std::string client_cert_file;  // mTLS, with client_key_file
+  std::string client_key_file;
   bool verify_tls = true;
   kafka::ConsumerOptions consumer;
   SenderOptions sender;
@@ -135,6 +137,7 @@ class Lane : private kafka::RebalanceListener {
   uint64_t next_id_ = 1;
   size_t max_pending_;
   std::chrono::steady_clock::time_point next_commit_;
+  bool commit_in_flight_ = false;  // an offset commit awaits the broker's answer
   std::chrono::steady_clock::time_point next_status_;
   std::chrono::steady_clock::time_point drain_deadline_;
   bool draining_ = false;

@@ -62,14 +62,19 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
     return;
   }
   lane_metrics_.rejected->Increment();
-  log_.Error("delivery rejected", {{"partition", item.record.partition},
-                                   {"offset", item.record.offset},
-                                   {"event_id", item.prepared->event_id},
-                                   {"attempt", item.attempts},
-                                   {"status_code", static_cast<int64_t>(response.status)},
-                                   {"duration_ms", duration_ms},
-                                   {"error", response.error},
-                                   {"location", response.location}});
+  // A query string may carry a token, so a refused destination is named without it.
+  const std::string& url = item.prepared->url;
+  log_.Error("delivery rejected",
+             {{"partition", item.record.partition},
+              {"offset", item.record.offset},
+              {"event_id", item.prepared->event_id},
+              {"attempt", item.attempts},
+              {"status_code", static_cast<int64_t>(response.status)},
+              {"duration_ms", duration_ms},
+              {"error", response.error},
+              {"location", response.location},
+              {"blocked", response.blocked},
+              {"destination", response.blocked.empty() ? "" : url.substr(0, url.find('?'))}});
   if (settings_.dead_letters) {
     DeadLetter(item, "rejected");
   } else {

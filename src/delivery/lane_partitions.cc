@@ -18,14 +18,24 @@ constexpr milliseconds kIdleWait{100};
 
 void Lane::MaybeCommit(bool force) {
   steady_clock::time_point now = clock_->Now();
-  if (!force && now < next_commit_) {
+  // The read-ahead window shrinks only when the broker acknowledges a commit, so on the timer
+  // alone a busy lane would stall at about one window per interval. Once a quarter of the window
+  // is used the lane commits at once, one commit in flight at a time.
+  bool eager = !commit_in_flight_ && tracker_.window() >= ReadAheadLimit() / 4;
+  if (!force && !eager && now < next_commit_) {
     return;
   }
+  std::vector<kafka::PartitionOffset> offsets = tracker_.TakeCommittable();
+  if (offsets.empty() && !force && now < next_commit_) {
+    return;  // an eager check with nothing new keeps the timer's schedule
+  }
   next_commit_ = now + kCommitInterval;
-  consumer_->CommitAsync(tracker_.TakeCommittable());
+  commit_in_flight_ = !offsets.empty();
+  consumer_->CommitAsync(offsets);
 }
 
 void Lane::OnCommitted(const kafka::PartitionOffset& offset, bool ok) {
+  commit_in_flight_ = false;
   tracker_.Acknowledge(offset.partition, offset.offset, ok);
   if (!ok) {
     int64_t suppressed = 0;

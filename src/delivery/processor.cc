@@ -1,5 +1,6 @@
 #include "delivery/processor.h"
 
+#include <algorithm>
 #include <optional>
 #include <sstream>
 
@@ -10,6 +11,11 @@ namespace anchor_events::delivery {
 namespace {
 
 constexpr std::chrono::seconds kStalledLoop{30};
+// librdkafka prefetch of all lanes together, and each lane's bounds. A lane reads ahead at most
+// 16 x max_in_flight records anyway, so a few hundred KiB per lane loses no throughput.
+constexpr int kPrefetchBudgetKbytes = 32 * 1024;
+constexpr int kLanePrefetchMinKbytes = 256;
+constexpr int kLanePrefetchMaxKbytes = 4096;
 
 kafka::ConsumerOptions ConsumerFor(const config::Config& config, std::string group_id) {
   kafka::ConsumerOptions options;
@@ -52,7 +58,9 @@ std::string ClientPart(const config::ClientConfig& c) {
       << c.callback_urls.sep24 << '|' << c.callback_urls.sep31 << '|' << c.callback_urls.sep12
       << '|' << c.lane.retry.max_attempts << '|' << c.lane.retry.initial_backoff.count() << '|'
       << c.lane.retry.max_backoff.count() << '|' << c.lane.max_in_flight << '|'
-      << c.lane.request_timeout.count() << '|' << c.standard_webhooks << '|' << c.ca_file;
+      << c.lane.request_timeout.count() << '|' << c.standard_webhooks << '|' << c.ca_file << '|'
+      << c.client_cert_file << '|' << c.client_key_file << '|' << c.webhook_secret << '|'
+      << c.webhook_secret_previous;
   for (const auto& d : c.domains) out << "|d:" << d;
   for (const auto& k : c.signing_keys) out << "|k:" << k;
   for (const auto& n : c.allowed_networks) out << "|n:" << n;
@@ -63,10 +71,10 @@ std::string CallbackApiPart(const config::CallbackApiConfig& c) {
   std::ostringstream out;
   out << c.base_url << '|' << static_cast<int>(c.auth_type) << '|' << c.secret << '|'
       << c.api_key_http_header << '|' << c.jwt_http_header << '|' << c.jwt_expiration_ms << '|'
-      << c.check_certificate << '|' << c.ca_file << '|' << c.ssrf_guard << '|'
-      << c.lane.retry.max_attempts << '|' << c.lane.retry.initial_backoff.count() << '|'
-      << c.lane.retry.max_backoff.count() << '|' << c.lane.max_in_flight << '|'
-      << c.lane.request_timeout.count();
+      << c.check_certificate << '|' << c.ca_file << '|' << c.client_cert_file << '|'
+      << c.client_key_file << '|' << c.ssrf_guard << '|' << c.lane.retry.max_attempts << '|'
+      << c.lane.retry.initial_backoff.count() << '|' << c.lane.retry.max_backoff.count() << '|'
+      << c.lane.max_in_flight << '|' << c.lane.request_timeout.count();
   return out.str();
 }
 
@@ -102,6 +110,16 @@ Processor::Processor(ops::Metrics* metrics, const Clock* clock)
 
 Processor::~Processor() { Shutdown(clock_->Now()); }
 
+// Divides the prefetch budget among the planned lanes. Kept lanes keep the share they started
+// with, so the bound is approximate across reloads.
+void SharePrefetch(LanePlan& lanes) {
+  const int share = kPrefetchBudgetKbytes / static_cast<int>(std::max<size_t>(1, lanes.size()));
+  for (auto& [name, planned] : lanes) {
+    planned.second.consumer.prefetch_kbytes =
+        std::clamp(share, kLanePrefetchMinKbytes, kLanePrefetchMaxKbytes);
+  }
+}
+
 Result<LanePlan> PlanLanes(const config::Config& config, std::shared_ptr<signing::KeyHolder> keys) {
   std::map<std::string, std::pair<std::string, LaneSettings>> lanes;
   if (config.callback_api.enabled) {
@@ -116,6 +134,8 @@ Result<LanePlan> PlanLanes(const config::Config& config, std::shared_ptr<signing
       s.guard = *guard;
     }
     s.ca_file = api.ca_file;
+    s.client_cert_file = api.client_cert_file;
+    s.client_key_file = api.client_key_file;
     s.verify_tls = api.check_certificate;
     s.consumer = ConsumerFor(config, CallbackApiGroupId(config.consumer_group_prefix));
     s.sender = SenderFor(config);
@@ -123,6 +143,7 @@ Result<LanePlan> PlanLanes(const config::Config& config, std::shared_ptr<signing
     lanes.emplace(s.name, std::make_pair(Fingerprint(config, CallbackApiPart(api)), s));
   }
   if (!config.client_callbacks_enabled) {
+    SharePrefetch(lanes);
     return lanes;
   }
   if (!keys) {
@@ -148,11 +169,14 @@ Result<LanePlan> PlanLanes(const config::Config& config, std::shared_ptr<signing
     s.destination = std::make_shared<const ClientDestination>(client, keys);
     s.guard = *guard;
     s.ca_file = client.ca_file;
+    s.client_cert_file = client.client_cert_file;
+    s.client_key_file = client.client_key_file;
     s.consumer = ConsumerFor(config, ClientGroupId(config.consumer_group_prefix, client.name));
     s.sender = SenderFor(config);
     s.max_event_bytes = config.max_event_bytes;
     lanes.emplace(client.name, std::make_pair(Fingerprint(config, ClientPart(client)), s));
   }
+  SharePrefetch(lanes);
   return lanes;
 }
 
@@ -183,9 +207,18 @@ Status Processor::Apply(const config::Config& config) {
     }
     next_key = std::move(key).value();
   }
+  std::optional<signing::SigningKey> previous_key;
+  if (config.client_callbacks_enabled && !config.signing_seed_previous.empty()) {
+    Result<signing::SigningKey> key = signing::SigningKey::FromSeed(config.signing_seed_previous);
+    if (!key.ok()) {
+      return Error{"loading the previous SEP-10 signing seed failed: " + key.error().message};
+    }
+    previous_key = std::move(key).value();
+  }
   std::shared_ptr<signing::KeyHolder> keys = keys_;
   if (!keys && next_key) {
     keys = std::make_shared<signing::KeyHolder>(*next_key);
+    keys->SetPrevious(previous_key);
   }
   auto built = PlanLanes(config, keys);
   if (!built.ok()) {
@@ -245,6 +278,9 @@ Status Processor::Apply(const config::Config& config) {
   } else if (next_key && keys_->Current()->AccountId() != next_key->AccountId()) {
     keys_->Replace(*next_key);
     ops::Log().Info("signing key rotated", {{"account", next_key->AccountId()}});
+  }
+  if (keys_) {
+    keys_->SetPrevious(previous_key);
   }
   generation_.fetch_add(1);
   metrics_->SetConfigGeneration(generation_.load());

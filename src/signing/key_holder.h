@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "signing/signer.h"
 
@@ -25,9 +26,22 @@ class KeyHolder {
     key_ = std::move(next);
   }
 
+  // During a rotation, the key being replaced (null otherwise): Standard Webhooks receivers
+  // get a v1a signature with each key until it is unset.
+  std::shared_ptr<const SigningKey> Previous() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return previous_;
+  }
+  void SetPrevious(std::optional<SigningKey> key) {
+    auto previous = key ? std::make_shared<const SigningKey>(std::move(*key)) : nullptr;
+    std::lock_guard<std::mutex> lock(mutex_);
+    previous_ = std::move(previous);
+  }
+
  private:
   mutable std::mutex mutex_;
   std::shared_ptr<const SigningKey> key_;
+  std::shared_ptr<const SigningKey> previous_;
 };
 
 }  // namespace anchor_events::signing

@@ -215,4 +215,22 @@ std::string StandardWebhookSignature(const SigningKey& key, std::string_view id,
   return "v1a," + Base64Encode(key.Sign(SignedBytes(id, std::to_string(timestamp), body)));
 }
 
+std::string StandardWebhookHmacSignature(std::string_view secret_bytes, std::string_view id,
+                                         int64_t timestamp, std::string_view body) {
+  return "v1," +
+         Base64Encode(HmacSha256(secret_bytes, SignedBytes(id, std::to_string(timestamp), body)));
+}
+
+Result<std::string> DecodeWebhookSecret(std::string_view secret) {
+  constexpr std::string_view kPrefix = "whsec_";
+  if (secret.starts_with(kPrefix)) {
+    secret.remove_prefix(kPrefix.size());
+  }
+  std::optional<std::string> bytes = Base64Decode(secret);
+  if (!bytes || bytes->empty()) {
+    return Error{"invalid Standard Webhooks secret: expected whsec_ followed by standard base64"};
+  }
+  return std::move(*bytes);
+}
+
 }  // namespace anchor_events::signing

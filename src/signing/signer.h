@@ -49,4 +49,13 @@ bool VerifyEd25519(const Key32& public_key, std::string_view message, std::strin
 std::string StandardWebhookSignature(const SigningKey& key, std::string_view id, int64_t timestamp,
                                      std::string_view body);
 
+// Standard Webhooks "v1,<base64 HMAC-SHA256>" over "<id>.<timestamp>.<body>", keyed with the
+// decoded secret bytes (see DecodeWebhookSecret).
+std::string StandardWebhookHmacSignature(std::string_view secret_bytes, std::string_view id,
+                                         int64_t timestamp, std::string_view body);
+
+// The key bytes of a Standard Webhooks secret "whsec_<base64>" (the prefix is optional).
+// Fails without quoting the secret.
+Result<std::string> DecodeWebhookSecret(std::string_view secret);
+
 }  // namespace anchor_events::signing

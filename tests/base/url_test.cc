@@ -49,6 +49,26 @@ TEST(UrlTest, RejectsUserinfoSchemesAndControlCharacters) {
   EXPECT_FALSE(ParseUrl("http://wallet.example/cb#frag").ok());
 }
 
+TEST(UrlTest, RejectsNonStandardIpv4Spellings) {
+  for (const char* url :
+       {"http://2130706433/cb", "http://0x7f000001/cb", "http://0X7F000001:8080/cb",
+        "http://0177.0.0.1/cb", "http://127.1/cb", "http://127.0.1/cb", "http://10.0.0.1.2/cb",
+        "http://127.0.0.01/cb", "http://256.0.0.1/cb", "http://127.0.0.1./cb",
+        "http://0x7f.0.0.1/cb", "http://wallet.0x10/cb", "http://wallet.1/cb"}) {
+    Result<Url> parsed = ParseUrl(url);
+
+    ASSERT_FALSE(parsed.ok()) << url;
+    EXPECT_NE(parsed.error().message.find("non-standard spelling of an IPv4 address"),
+              std::string::npos)
+        << url;
+  }
+  for (const char* url : {"http://127.0.0.1:8080/cb", "http://10.0.0.1/cb", "http://0.0.0.0/cb",
+                          "https://wallet1.example/cb", "https://1wallet.example/cb",
+                          "https://0x7f.example/cb", "http://[::ffff:127.0.0.1]/cb"}) {
+    EXPECT_TRUE(ParseUrl(url).ok()) << url;
+  }
+}
+
 TEST(UrlTest, ErrorsNeverRepeatCredentialsOrQuery) {
   Result<Url> userinfo = ParseUrl("http://user:s3cret@wallet.example/cb");
   Result<Url> query = ParseUrl("ftp://wallet.example/cb?token=s3cret");

@@ -1,5 +1,7 @@
 #include "config/loader.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "config_test_util.h"
@@ -187,7 +189,107 @@ TEST_F(LoaderTest, ClientsFileIsRelativeToTheConfigFile) {
   ASSERT_EQ(loaded->config.clients.size(), 1u);
   EXPECT_EQ(loaded->config.clients[0].ca_file, (dir_ / "clients/ca.pem").string());
   EXPECT_EQ(loaded->watched_files,
-            (std::vector<std::string>{(dir_ / "clients/clients.yaml").string()}));
+            (std::vector<std::string>{(dir_ / "clients/clients.yaml").string(),
+                                      (dir_ / "clients/ca.pem").string()}));
+}
+
+TEST_F(LoaderTest, ClientTlsFilesAndWebhookSecretsAreReadRelativeAndWatched) {
+  WriteFile("clients/clients.yaml",
+            "items:\n  - name: w\n    type: noncustodial\n    domains: [w.example]\n"
+            "    standard_webhooks: true\n"
+            "    client_cert_file: tls/w.crt\n    client_key_file: tls/w.key\n"
+            "    webhook_secret_file: secrets/new\n"
+            "    webhook_secret_previous_file: secrets/old\n");
+  WriteFile("clients/tls/w.crt", "cert");
+  WriteFile("clients/tls/w.key", "key");
+  WriteFile("clients/secrets/new", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
+  WriteFile("clients/secrets/old", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAAAAAAAA\n");
+  WriteFile("ca.pem", "pem");
+  WriteFile("api.crt", "cert");
+  WriteFile("api.key", "key");
+  std::map<std::string, std::string> env = MinimalEnv();
+  env["CALLBACK_API_CA_FILE"] = (dir_ / "ca.pem").string();
+  env["CALLBACK_API_CLIENT_CERT_FILE"] = (dir_ / "api.crt").string();
+  env["CALLBACK_API_CLIENT_KEY_FILE"] = (dir_ / "api.key").string();
+
+  Result<LoadedConfig> loaded =
+      LoadWith("clients:\n  type: file\n  value: clients/clients.yaml\n", env);
+
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const ClientConfig& client = loaded->config.clients.at(0);
+  EXPECT_EQ(client.client_cert_file, (dir_ / "clients/tls/w.crt").string());
+  EXPECT_EQ(client.client_key_file, (dir_ / "clients/tls/w.key").string());
+  EXPECT_EQ(client.webhook_secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_EQ(client.webhook_secret_previous, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAAAAAAAA");
+  EXPECT_EQ(loaded->config.callback_api.client_cert_file, (dir_ / "api.crt").string());
+  for (const char* file :
+       {"clients/clients.yaml", "clients/tls/w.crt", "clients/tls/w.key", "clients/secrets/new",
+        "clients/secrets/old", "ca.pem", "api.crt", "api.key"}) {
+    EXPECT_NE(std::find(loaded->watched_files.begin(), loaded->watched_files.end(),
+                        (dir_ / file).string()),
+              loaded->watched_files.end())
+        << file;
+  }
+  EXPECT_EQ(Describe(loaded->config).find("MfKQ9r8G"), std::string::npos);
+}
+
+TEST_F(LoaderTest, BadTlsAndWebhookSettingsAreReportedWithoutEchoingSecrets) {
+  WriteFile("clients.yaml",
+            "items:\n  - name: u\n    type: noncustodial\n    domains: [u.example]\n"
+            "    client_cert_file: short\n    webhook_secret_file: short\n"
+            "  - name: v\n    type: noncustodial\n    domains: [v.example]\n"
+            "    webhook_secret: whsec_inline\n");
+  WriteFile("short", "whsec_c2hvcnQtc2VjcmV0");
+  std::map<std::string, std::string> env = MinimalEnv();
+  env["CALLBACK_API_CLIENT_KEY_FILE"] = (dir_ / "clients.yaml").string();
+  env["EVENT_PROCESSOR_CALLBACK_API_REQUEST_ENABLED"] = "true";
+  env["CALLBACK_API_BASE_URL"] = "http://business.example:8081/callback";
+  env["CALLBACK_API_AUTH_TYPE"] = "api_key";
+  env["CALLBACK_API_SECRET"] = std::string(9000, 'k');
+
+  EXPECT_FALSE(LoadWith("clients:\n  type: file\n  value: clients.yaml\n", env).ok());
+
+  EXPECT_TRUE(HasProblem({"client 'u'", "must be set together"})) << Problems();
+  EXPECT_TRUE(HasProblem({"client 'u'", "standard_webhooks: true"})) << Problems();
+  EXPECT_TRUE(HasProblem({"webhook_secret", "never written in the clients file"})) << Problems();
+  EXPECT_TRUE(HasProblem({"CALLBACK_API_CLIENT_KEY_FILE", "must be set together"})) << Problems();
+  EXPECT_TRUE(HasProblem({"CALLBACK_API_SECRET", "longer than 8192 bytes"})) << Problems();
+  EXPECT_EQ(Problems().find("kkkk"), std::string::npos);
+}
+
+TEST_F(LoaderTest, UnreadableClientFilesAndMalformedWebhookSecretsAreErrors) {
+  WriteFile("clients.yaml",
+            "items:\n  - name: w\n    type: noncustodial\n    domains: [w.example]\n"
+            "    standard_webhooks: true\n"
+            "    client_cert_file: missing.crt\n    client_key_file: short\n"
+            "    webhook_secret_file: short\n");
+  WriteFile("short", "whsec_c2hvcnQtc2VjcmV0");
+
+  EXPECT_FALSE(LoadWith("clients:\n  type: file\n  value: clients.yaml\n", MinimalEnv()).ok());
+
+  EXPECT_TRUE(HasProblem({"client_cert_file", "cannot read file", "missing.crt"})) << Problems();
+  EXPECT_TRUE(HasProblem({"webhook_secret_file", "24 to 64 bytes"})) << Problems();
+  EXPECT_EQ(Problems().find("c2hvcnQ"), std::string::npos);
+}
+
+TEST_F(LoaderTest, PreviousSigningSeedIsASecretThatMustDifferFromTheCurrent) {
+  std::map<std::string, std::string> env = MinimalEnv();
+  env["SECRET_SEP10_SIGNING_SEED"] = "SCOWDMM5576VUYF2QRFPJEXMFTCEISOFNF5TE2IZOA52YAY4VZ7WBQNO";
+  env["SECRET_SEP10_SIGNING_SEED_PREVIOUS_FILE"] =
+      WriteFile("previous", "SBGM2CE3FD7ZNWU5W3BUN3ARJYHVXCRRT422XJRE3KGPN3KPXCTPXJAU\n");
+
+  Result<LoadedConfig> rotating = LoadWith("", env);
+  env.erase("SECRET_SEP10_SIGNING_SEED_PREVIOUS_FILE");
+  env["SECRET_SEP10_SIGNING_SEED_PREVIOUS"] = env["SECRET_SEP10_SIGNING_SEED"];
+  Result<LoadedConfig> same = LoadWith("", env);
+
+  ASSERT_TRUE(rotating.ok()) << rotating.error().message;
+  EXPECT_EQ(rotating->config.signing_seed_previous,
+            "SBGM2CE3FD7ZNWU5W3BUN3ARJYHVXCRRT422XJRE3KGPN3KPXCTPXJAU");
+  EXPECT_NE(Describe(rotating->config).find("secret.sep10.signing_seed_previous = <set>"),
+            std::string::npos);
+  EXPECT_FALSE(same.ok());
+  EXPECT_TRUE(HasProblem({"SECRET_SEP10_SIGNING_SEED_PREVIOUS", "same seed"})) << Problems();
 }
 
 TEST_F(LoaderTest, InlineClientsAreReadFromTheConfigFile) {

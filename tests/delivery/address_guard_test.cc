@@ -28,7 +28,8 @@ TEST(AddressGuardTest, BlocksEveryNonPublicClass) {
       {"172.16.0.1", "private"},
       {"172.31.255.255", "private"},
       {"192.168.1.1", "private"},
-      {"169.254.169.254", "link_local"},
+      {"169.254.169.254", "metadata"},
+      {"169.254.1.1", "link_local"},
       {"100.64.0.1", "cgnat"},
       {"0.0.0.0", "unspecified"},
       {"0.1.2.3", "unspecified"},
@@ -40,11 +41,39 @@ TEST(AddressGuardTest, BlocksEveryNonPublicClass) {
       {"fd12:3456::1", "unique_local"},
       {"ff02::1", "multicast"},
       {"::ffff:127.0.0.1", "loopback"},
-      {"::ffff:169.254.169.254", "link_local"},
+      {"::ffff:169.254.169.254", "metadata"},
       {"64:ff9b::7f00:1", "loopback"},
       {"64:ff9b::a00:1", "private"},
       {"2002:7f00:1::", "loopback"},
-      {"2002:a9fe:a9fe::", "link_local"},
+      {"2002:a9fe:a9fe::", "metadata"},
+      {"2002:c0a8:0101::1", "private"},
+      {"192.0.0.8", "reserved"},
+      {"192.0.2.1", "documentation"},
+      {"198.51.100.7", "documentation"},
+      {"203.0.113.9", "documentation"},
+      {"192.88.99.1", "reserved"},
+      {"198.18.0.1", "reserved"},
+      {"198.19.255.255", "reserved"},
+      {"240.0.0.1", "reserved"},
+      {"255.255.255.255", "broadcast"},
+      {"239.255.255.250", "multicast"},
+      {"100.127.255.254", "cgnat"},
+      {"fd00:ec2::254", "metadata"},
+      {"fec0::1", "site_local"},
+      {"fdff:ffff::1", "unique_local"},
+      {"::127.0.0.1", "loopback"},
+      {"::10.0.0.1", "private"},
+      {"::8.8.8.8", "ipv4_compatible"},
+      {"::ffff:0:7f00:1", "loopback"},
+      {"::ffff:0:a00:1", "private"},
+      {"64:ff9b:1::a00:1", "nat64_local"},
+      {"64:ff9b:1:ffff::808:808", "nat64_local"},
+      {"2001:0:4136:e378:8000:63bf:3fff:fdd2", "teredo"},
+      {"100::1", "reserved"},
+      {"2001:2::1", "reserved"},
+      {"2001:db8::1", "documentation"},
+      {"3fff::1", "documentation"},
+      {"ff05::1:3", "multicast"},
   };
   AddressGuard guard(false, {});
 
@@ -56,8 +85,10 @@ TEST(AddressGuardTest, BlocksEveryNonPublicClass) {
 TEST(AddressGuardTest, AllowsPublicAddresses) {
   AddressGuard guard(false, {});
 
-  for (const char* address : {"8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111",
-                              "::ffff:1.1.1.1", "2002:0808:0808::"}) {
+  for (const char* address :
+       {"8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:1.1.1.1",
+        "2002:0808:0808::", "64:ff9b::808:808", "2001:4860:4860::8888", "3ff0::1", "198.20.0.1",
+        "192.0.1.1", "2001:1::1"}) {
     EXPECT_EQ(guard.Check(Ip(address)), "") << address;
   }
 }

@@ -1,5 +1,8 @@
 #include "delivery/destination.h"
 
+#include <iterator>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "event/event.h"
@@ -136,6 +139,46 @@ TEST(ClientDestinationTest, SignsWithTheRotatedKeyFromTheNextAttempt) {
   EXPECT_FALSE(
       signing::VerifySignatureHeader(after, kAccount, "wallet-a.example", prepared.body, 1700000000)
           .ok());
+}
+
+TEST(ClientDestinationTest, StandardWebhooksCarriesEveryKeyDuringARotation) {
+  config::ClientConfig client;
+  client.name = "wallet-a";
+  client.domains = {"wallet-a.example"};
+  client.callback_urls.sep24 = "https://wallet-a.example/cb";
+  client.standard_webhooks = true;
+  client.webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  client.webhook_secret_previous = "whsec_" + signing::Base64Encode(std::string(32, 'p'));
+  const char* kOldSeed = "SBGM2CE3FD7ZNWU5W3BUN3ARJYHVXCRRT422XJRE3KGPN3KPXCTPXJAU";
+  const char* kOldAccount = "GA6UAF6D5BBYSWUSW4FKOTI3P26JZGBMZ4XMJFUMYDGVL4JK6RTAZGXX";
+  auto keys = std::make_shared<signing::KeyHolder>(*signing::SigningKey::FromSeed(kSeed));
+  keys->SetPrevious(*signing::SigningKey::FromSeed(kOldSeed));
+  ClientDestination destination(client, keys);
+  Prepared prepared = std::get<Prepared>(destination.Prepare(
+      FirstEvent("sep24-deposit-lifecycle.jsonl"), std::chrono::system_clock::now()));
+  const std::string signed_text = prepared.event_id + ".1700000000." + prepared.body;
+
+  auto headers =
+      destination.AttemptHeaders(prepared, std::chrono::system_clock::from_time_t(1700000000));
+
+  EXPECT_EQ(HeaderValue(headers, "webhook-id"), prepared.event_id);
+  EXPECT_EQ(HeaderValue(headers, "webhook-timestamp"), "1700000000");
+  std::istringstream parts(HeaderValue(headers, "webhook-signature"));
+  std::vector<std::string> signatures{std::istream_iterator<std::string>(parts), {}};
+  ASSERT_EQ(signatures.size(), 4u);
+  const std::string current_secret = *signing::DecodeWebhookSecret(client.webhook_secret);
+  EXPECT_EQ(signatures[0],
+            "v1," + signing::Base64Encode(signing::HmacSha256(current_secret, signed_text)));
+  EXPECT_EQ(signatures[1],
+            "v1," + signing::Base64Encode(signing::HmacSha256(std::string(32, 'p'), signed_text)));
+  const std::pair<std::string, const char*> ed25519[] = {{signatures[2], kAccount},
+                                                         {signatures[3], kOldAccount}};
+  for (const auto& [signature, account] : ed25519) {
+    ASSERT_TRUE(signature.starts_with("v1a,"));
+    EXPECT_TRUE(signing::VerifyEd25519(*DecodeStrkey(account, StrkeyVersion::kAccountId),
+                                       signed_text, *signing::Base64Decode(signature.substr(4))))
+        << account;
+  }
 }
 
 TEST(ClientDestinationTest, SkipsOtherClientsEvents) {

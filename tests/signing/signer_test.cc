@@ -233,6 +233,30 @@ TEST(SignerTest, StandardWebhookSignatureCoversIdTimestampAndBody) {
   EXPECT_FALSE(VerifyEd25519(*public_key, "evt-1.1700000001." + body, *signature));
 }
 
+// The example of the Standard Webhooks specification, as its reference libraries sign it.
+TEST(SignerTest, StandardWebhookHmacMatchesTheSpecificationExample) {
+  Result<std::string> secret = DecodeWebhookSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  ASSERT_TRUE(secret.ok());
+
+  const std::string header = StandardWebhookHmacSignature(*secret, "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                                                          1614265330, R"({"test": 2432232314})");
+
+  EXPECT_EQ(header, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+}
+
+TEST(SignerTest, DecodesWebhookSecretsWithOrWithoutPrefixAndNeverEchoesThem) {
+  Result<std::string> prefixed = DecodeWebhookSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  Result<std::string> bare = DecodeWebhookSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  Result<std::string> bad = DecodeWebhookSecret("whsec_not base64!");
+
+  ASSERT_TRUE(prefixed.ok());
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(*prefixed, *bare);
+  EXPECT_EQ(prefixed->size(), 24u);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.find("not base64"), std::string::npos);
+}
+
 TEST(SignerTest, VerifyEd25519RejectsWrongLengthSignatures) {
   Result<Key32> public_key =
       DecodeStrkey(KeyField("rfc8032-test1", "account"), StrkeyVersion::kAccountId);

@@ -1,5 +1,7 @@
 #include "app/service.h"
 
+#include <algorithm>
+
 #include <sys/stat.h>
 
 #include "app/config_source.h"
@@ -47,9 +49,12 @@ Status Service::Start() {
 
 std::vector<std::string> Service::WatchedFiles() const {
   std::vector<std::string> files = loaded_.watched_files;
+  files.insert(files.end(), refused_files_.begin(), refused_files_.end());
   if (!reload_input_.config_path.empty()) {
     files.push_back(reload_input_.config_path);
   }
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
   return files;
 }
 
@@ -78,6 +83,8 @@ void Service::Reload(const std::string& why) {
   config::ConfigErrors errors;
   Result<config::LoadedConfig> loaded = config::Load(reload_input_, &errors);
   if (!loaded.ok()) {
+    refused_files_ = std::move(errors.watched_files);
+    watched_fingerprint_ = Fingerprint();
     ReloadFailed(why, errors.problems.empty() ? loaded.error().message : errors.Joined());
     return;
   }
@@ -88,6 +95,7 @@ void Service::Reload(const std::string& why) {
   WarnAboutRestartOnlySettings(loaded->config);
   ApplyLogLevel(loaded->config);
   loaded_ = std::move(loaded).value();
+  refused_files_.clear();
   watched_fingerprint_ = Fingerprint();
   metrics_.CountReload(true);
   processor_->RecordReload(true, "");

@@ -47,6 +47,8 @@ class Service {
   std::unique_ptr<delivery::Processor> processor_;
   std::unique_ptr<ops::ManagementServer> server_;
   std::string watched_fingerprint_;
+  // Files named by the last refused reload and not by the running configuration.
+  std::vector<std::string> refused_files_;
 };
 
 }  // namespace anchor_events::app

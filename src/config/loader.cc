@@ -223,7 +223,7 @@ Result<LoadedConfig> Load(const LoadInput& input, ConfigErrors* errors) {
   loaded.warnings = UnknownEnvironmentNames(input.env);
 
   if (!problems.empty()) {
-    ConfigErrors collected{std::move(problems)};
+    ConfigErrors collected{std::move(problems), std::move(loaded.watched_files)};
     Error error{collected.Joined()};
     if (errors != nullptr) {
       *errors = std::move(collected);

@@ -29,6 +29,10 @@ struct LoadedConfig {
 // Validation problems, one line each, naming the key (and file:line for YAML).
 struct ConfigErrors {
   std::vector<std::string> problems;
+  // The files the refused load read or named (as LoadedConfig::watched_files): a reload watches
+  // them too, so a file that was missing or wrong (a Secret the kubelet has not written yet)
+  // is tried again when it changes.
+  std::vector<std::string> watched_files;
   std::string Joined() const;  // "invalid configuration:\n  - ...\n  - ..."
 };
 

@@ -286,17 +286,23 @@ void Controller::ReconcileLoop() {
 
 Result<SecretIndex> Controller::FetchSecrets(const std::vector<CallbackClient>& clients) {
   SecretIndex secrets;
+  std::set<std::pair<std::string, std::string>> wanted;  // namespace, name
   for (const CallbackClient& client : clients) {
-    if (!client.ca_secret || !client.spec_problems.empty()) {
+    if (!client.spec_problems.empty()) {
       continue;
     }
-    std::string key = client.ns + "/" + client.ca_secret->name;
-    if (secrets.count(key)) {
-      continue;
+    if (client.ca_secret) {
+      wanted.emplace(client.ns, client.ca_secret->name);
     }
+    for (const SecretUse& use : client.secret_uses) {
+      wanted.emplace(client.ns, use.ref.name);
+    }
+  }
+  for (const auto& [ns, name] : wanted) {
+    std::string key = ns + "/" + name;
     Result<kube::Response> response =
-        client_->Request("GET", "/api/v1/namespaces/" + kube::QueryEscape(client.ns) + "/secrets/" +
-                                    kube::QueryEscape(client.ca_secret->name));
+        client_->Request("GET", "/api/v1/namespaces/" + kube::QueryEscape(ns) + "/secrets/" +
+                                    kube::QueryEscape(name));
     SecretData& data = secrets[key];
     if (response.ok() && response->status == 404) {
       continue;
@@ -447,6 +453,72 @@ Result<int64_t> Controller::ApplyConfigMap(const Rendering& rendering, bool* cha
   ops::Log().Info("clients ConfigMap written",
                   {{"configmap", settings_.clients_configmap}, {"revision", next}});
   return next;
+}
+
+Status Controller::ApplyClientSecrets(const Rendering& rendering) {
+  std::string path = "/api/v1/namespaces/" + kube::QueryEscape(settings_.ns) + "/secrets/" +
+                     kube::QueryEscape(settings_.client_secrets_secret);
+  Result<kube::Response> current = client_->Request("GET", path);
+  if (current.ok() && current->status == 404 && rendering.secret_files.empty()) {
+    return {};  // nothing to hold and nothing held
+  }
+  if (!current.ok() || (current->status != 200 && current->status != 404)) {
+    metrics_->CountApiError();
+    return Error{"reading Secret " + settings_.client_secrets_secret +
+                 " failed: " + HttpProblem(current)};
+  }
+  if (current->status == 200) {
+    Result<rapidjson::Document> secret = ParseJson(current->body, "the client-secrets Secret");
+    if (!secret.ok()) {
+      return secret.error();
+    }
+    std::map<std::string, std::string> held;
+    if (const rapidjson::Value* data = Member(*secret, "data"); data && data->IsObject()) {
+      for (const auto& member : data->GetObject()) {
+        if (member.value.IsString()) {
+          held[member.name.GetString()] =
+              signing::Base64Decode(member.value.GetString()).value_or(std::string());
+        }
+      }
+    }
+    if (held == rendering.secret_files) {
+      return {};
+    }
+  }
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("apiVersion");
+  w.String("v1");
+  w.Key("kind");
+  w.String("Secret");
+  w.Key("metadata");
+  w.StartObject();
+  w.Key("name");
+  WriteString(w, settings_.client_secrets_secret);
+  w.Key("namespace");
+  WriteString(w, settings_.ns);
+  w.EndObject();
+  w.Key("data");
+  w.StartObject();
+  for (const auto& [name, value] : rendering.secret_files) {
+    w.Key(name.c_str());
+    WriteString(w, signing::Base64Encode(value));
+  }
+  w.EndObject();
+  w.EndObject();
+  Result<kube::Response> applied = client_->Request(
+      "PATCH", path + "?fieldManager=" + std::string(kFieldManager) + "&force=true",
+      std::string(buffer.GetString(), buffer.GetSize()), "application/apply-patch+yaml");
+  if (!applied.ok() || (applied->status != 200 && applied->status != 201)) {
+    metrics_->CountApiError();
+    return Error{"applying Secret " + settings_.client_secrets_secret +
+                 " failed: " + HttpProblem(applied)};
+  }
+  ops::Log().Info("client-secrets Secret written",
+                  {{"secret", settings_.client_secrets_secret},
+                   {"keys", static_cast<int64_t>(rendering.secret_files.size())}});
+  return {};
 }
 
 void Controller::UpdateFirstRevisions(const std::vector<CallbackClient>& clients,
@@ -778,9 +850,14 @@ Result<milliseconds> Controller::Reconcile() {
   for (const CallbackClient& client : clients) {
     pointers.push_back(&client);
   }
-  Rendering rendering = Render(pointers, *secrets);
+  Rendering rendering = Render(pointers, *secrets, settings_.client_secrets_dir);
   if (!leader_->IsLeader()) {
     return kStandbyPoll;
+  }
+  // Key material first: a clients file never names a file its Secret does not hold yet.
+  if (Status status = ApplyClientSecrets(rendering); !status.ok()) {
+    metrics_->CountReconcile(false);
+    return status.error();
   }
   bool wrote = false;
   Result<int64_t> revision = ApplyConfigMap(rendering, &wrote);

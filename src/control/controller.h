@@ -58,6 +58,7 @@ class Controller {
   Result<std::chrono::milliseconds> Reconcile();
   Result<SecretIndex> FetchSecrets(const std::vector<CallbackClient>& clients);
   Result<int64_t> ApplyConfigMap(const Rendering& rendering, bool* changed);
+  Status ApplyClientSecrets(const Rendering& rendering);
   std::string OwnerUid();
   void UpdateFirstRevisions(const std::vector<CallbackClient>& clients, const Rendering& rendering,
                             int64_t revision);

@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "config/checks.h"
 #include "config/clients_parse.h"
 #include "config/loader.h"
 
@@ -60,6 +61,85 @@ std::vector<std::string> ValidateItem(const YAML::Node& item, const CallbackClie
   return problems;
 }
 
+// The private key in `pem`, or null.
+EVP_PKEY* ReadKey(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (!bio) {
+    return nullptr;
+  }
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  ERR_clear_error();
+  BIO_free(bio);
+  return key;
+}
+
+// Empty when `cert_pem`'s first certificate belongs to the private key in `key_pem`.
+std::string CertificateKeyProblem(const std::string& cert_pem, const std::string& key_pem) {
+  BIO* bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+  X509* certificate = bio ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  EVP_PKEY* key = ReadKey(key_pem);
+  std::string problem;
+  if (!certificate) {
+    problem = "holds no PEM certificate";
+  } else if (!key) {
+    problem = "holds no PEM private key (encrypted keys are not supported)";
+  } else if (X509_check_private_key(certificate, key) != 1) {
+    problem = "holds a certificate and a key that do not belong together";
+  }
+  ERR_clear_error();
+  X509_free(certificate);
+  EVP_PKEY_free(key);
+  return problem;
+}
+
+// Fetches and checks a resource's key material into `material` (field -> value); on the first
+// problem fills `outcome` and returns false.
+bool CollectMaterial(const CallbackClient& client, const SecretIndex& secrets,
+                     std::map<std::string, std::string>* material, Outcome* outcome) {
+  for (const SecretUse& use : client.secret_uses) {
+    std::string where = client.ns + "/" + use.ref.name;
+    auto secret = secrets.find(where);
+    if (secret == secrets.end() || !secret->second.found) {
+      outcome->verdict = Verdict::kSecretNotFound;
+      outcome->message =
+          "Secret " + where + " (for " + use.field + ") " +
+          (secret == secrets.end() || secret->second.problem.empty() ? std::string("not found")
+                                                                     : secret->second.problem);
+      return false;
+    }
+    auto value = secret->second.data.find(use.ref.key);
+    if (value == secret->second.data.end()) {
+      outcome->verdict = Verdict::kSecretNotFound;
+      outcome->message =
+          "Secret " + where + " has no key '" + use.ref.key + "' (for " + use.field + ")";
+      return false;
+    }
+    (*material)[use.field] = value->second;
+  }
+  for (const char* field : {"webhook_secret_file", "webhook_secret_previous_file"}) {
+    if (auto secret = material->find(field); secret != material->end()) {
+      secret->second = config::TrimWebhookSecret(secret->second);
+      if (std::string problem = config::WebhookSecretProblem(secret->second); !problem.empty()) {
+        outcome->verdict = Verdict::kInvalidSpec;
+        outcome->message = std::string("the Secret value for ") + field + " is not a Standard " +
+                           "Webhooks secret: " + problem;
+        return false;
+      }
+    }
+  }
+  if (material->count("client_cert_file")) {
+    std::string problem =
+        CertificateKeyProblem(material->at("client_cert_file"), material->at("client_key_file"));
+    if (!problem.empty()) {
+      outcome->verdict = Verdict::kInvalidSpec;
+      outcome->message = "the Secret named in spec.clientCertSecretRef " + problem;
+      return false;
+    }
+  }
+  return true;
+}
+
 bool Older(const CallbackClient* a, const CallbackClient* b) {
   return std::tie(a->creation_timestamp, a->ns, a->name) <
          std::tie(b->creation_timestamp, b->ns, b->name);
@@ -87,7 +167,22 @@ std::string CaFileKey(const CallbackClient& client) {
   return "ca-" + client.ns + "-" + client.name + ".pem";
 }
 
-Rendering Render(std::vector<const CallbackClient*> clients, const SecretIndex& secrets) {
+std::string SecretFileKey(const CallbackClient& client, const std::string& field) {
+  std::string suffix = client.ns + "-" + client.name;
+  if (field == "client_cert_file") {
+    return "tls-crt-" + suffix + ".pem";
+  }
+  if (field == "client_key_file") {
+    return "tls-key-" + suffix + ".pem";
+  }
+  if (field == "webhook_secret_previous_file") {
+    return "whsec-previous-" + suffix;
+  }
+  return "whsec-" + suffix;
+}
+
+Rendering Render(std::vector<const CallbackClient*> clients, const SecretIndex& secrets,
+                 const std::string& secrets_dir) {
   std::sort(clients.begin(), clients.end(), Older);
   Rendering rendering;
   std::map<std::string, std::string> name_owner;    // client name -> resource key
@@ -132,6 +227,13 @@ Rendering Render(std::vector<const CallbackClient*> clients, const SecretIndex& 
       ca_bundle = value->second;
       item["ca_file"] = CaFileKey(*client);
     }
+    std::map<std::string, std::string> material;
+    if (!CollectMaterial(*client, secrets, &material, &outcome)) {
+      continue;
+    }
+    for (const auto& [field, value] : material) {
+      item[field] = secrets_dir + "/" + SecretFileKey(*client, field);
+    }
     std::vector<std::string> problems = ValidateItem(item, *client);
     if (!problems.empty()) {
       outcome.verdict = Verdict::kInvalidSpec;
@@ -167,6 +269,10 @@ Rendering Render(std::vector<const CallbackClient*> clients, const SecretIndex& 
     outcome.fingerprint = Emit(item) + '\0' + ca_bundle;
     if (!ca_bundle.empty()) {
       rendering.files[CaFileKey(*client)] = ca_bundle;
+    }
+    for (const auto& [field, value] : material) {
+      outcome.fingerprint += '\0' + value;
+      rendering.secret_files[SecretFileKey(*client, field)] = value;
     }
     items.emplace(client->client_name, item);
   }

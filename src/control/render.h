@@ -35,14 +35,19 @@ struct Outcome {
 };
 
 struct Rendering {
-  std::string items_yaml;                    // the `items:` part of the document
-  std::map<std::string, std::string> files;  // extra ConfigMap keys: CA bundles
-  std::map<std::string, Outcome> outcomes;   // by CallbackClient::Key()
+  std::string items_yaml;                           // the `items:` part of the document
+  std::map<std::string, std::string> files;         // extra ConfigMap keys: CA bundles
+  std::map<std::string, std::string> secret_files;  // client-secrets Secret keys
+  std::map<std::string, Outcome> outcomes;          // by CallbackClient::Key()
 };
 
 // Validates and renders `clients`. Conflicts are settled by age: the older resource
 // (creationTimestamp, then namespace/name) keeps a name or domain, the newer one is refused.
-Rendering Render(std::vector<const CallbackClient*> clients, const SecretIndex& secrets);
+// Key material (client certificates and keys, webhook secrets) is named in the items as
+// `secrets_dir`/<key>, relative to the clients file: where the processor mounts the
+// client-secrets Secret.
+Rendering Render(std::vector<const CallbackClient*> clients, const SecretIndex& secrets,
+                 const std::string& secrets_dir = "../client-secrets");
 
 // The whole document: a header comment, `revision: "N"` and the items.
 std::string ClientsDocument(int64_t revision, const Rendering& rendering);
@@ -52,5 +57,7 @@ std::optional<int64_t> DocumentRevision(const std::string& document);
 
 // The ConfigMap key of a resource's CA bundle.
 std::string CaFileKey(const CallbackClient& client);
+// The client-secrets Secret key of a resource's material for clients-file `field`.
+std::string SecretFileKey(const CallbackClient& client, const std::string& field);
 
 }  // namespace anchor_events::control

@@ -118,13 +118,44 @@ void ConvertCallbackUrls(const rapidjson::Value& urls, CallbackClient* client) {
   }
 }
 
-void ConvertSecretRef(const rapidjson::Value& ref, CallbackClient* client) {
-  SecretRef secret{StringMember(ref, "name"), StringMember(ref, "key")};
-  if (secret.name.empty() || secret.key.empty()) {
-    client->spec_problems.push_back("spec.caSecretRef needs a name and a key");
-    return;
+// A {name, key} reference; the API server fills in the schema's default key, and so does this
+// for objects written without it.
+std::optional<SecretRef> ReadRef(const rapidjson::Value& ref, const char* where,
+                                 const char* key_member, const char* default_key,
+                                 CallbackClient* client) {
+  SecretRef secret{StringMember(ref, "name"), StringMember(ref, key_member)};
+  if (secret.key.empty()) {
+    secret.key = default_key;
   }
-  client->ca_secret = secret;
+  if (!ref.IsObject() || secret.name.empty()) {
+    client->spec_problems.push_back(std::string("spec.") + where + " needs a Secret name");
+    return std::nullopt;
+  }
+  return secret;
+}
+
+void ConvertSecretRefs(const rapidjson::Value& spec, CallbackClient* client) {
+  if (const rapidjson::Value* ref = Member(spec, "caSecretRef")) {
+    client->ca_secret = ReadRef(*ref, "caSecretRef", "key", "ca.crt", client);
+  }
+  if (const rapidjson::Value* ref = Member(spec, "clientCertSecretRef")) {
+    if (auto cert = ReadRef(*ref, "clientCertSecretRef", "certKey", "tls.crt", client)) {
+      client->secret_uses.push_back({"client_cert_file", *cert});
+    }
+    if (auto key = ReadRef(*ref, "clientCertSecretRef", "keyKey", "tls.key", client)) {
+      client->secret_uses.push_back({"client_key_file", *key});
+    }
+  }
+  if (const rapidjson::Value* ref = Member(spec, "webhookSecretRef")) {
+    if (auto secret = ReadRef(*ref, "webhookSecretRef", "key", "webhook-secret", client)) {
+      client->secret_uses.push_back({"webhook_secret_file", *secret});
+    }
+  }
+  if (const rapidjson::Value* ref = Member(spec, "webhookSecretPreviousRef")) {
+    if (auto secret = ReadRef(*ref, "webhookSecretPreviousRef", "key", "webhook-secret", client)) {
+      client->secret_uses.push_back({"webhook_secret_previous_file", *secret});
+    }
+  }
 }
 
 void ConvertSpec(const rapidjson::Value& spec, CallbackClient* client) {
@@ -153,12 +184,12 @@ void ConvertSpec(const rapidjson::Value& spec, CallbackClient* client) {
   if (const rapidjson::Value* urls = Member(spec, "callbackUrls")) {
     ConvertCallbackUrls(*urls, client);
   }
-  if (const rapidjson::Value* ref = Member(spec, "caSecretRef")) {
-    ConvertSecretRef(*ref, client);
-  }
+  ConvertSecretRefs(spec, client);
   for (const auto& member : spec.GetObject()) {
     std::string name = Text(member.name);
-    if (name != "name" && name != "type" && name != "callbackUrls" && name != "caSecretRef" &&
+    bool reference = name == "caSecretRef" || name == "clientCertSecretRef" ||
+                     name == "webhookSecretRef" || name == "webhookSecretPreviousRef";
+    if (name != "name" && name != "type" && name != "callbackUrls" && !reference &&
         !fields.count(name) && !IsIgnoredSpecField(name)) {
       client->spec_problems.push_back("spec." + name + " is not a CallbackClient field");
     }

@@ -24,6 +24,13 @@ struct SecretRef {
   std::string key;
 };
 
+// Key material a resource takes from a Secret of its namespace: the clients-file field that
+// will name the copied file, and where the value comes from.
+struct SecretUse {
+  std::string field;  // client_cert_file, client_key_file, webhook_secret_file, ...
+  SecretRef ref;
+};
+
 // The Ready condition as stored in a resource's status.
 struct ReadyCondition {
   std::string status;  // "True", "False", "Unknown"; empty when absent
@@ -55,7 +62,8 @@ struct CallbackClient {
   // the problems found while converting it (unknown fields, wrong types).
   YAML::Node item;
   std::vector<std::string> spec_problems;
-  std::optional<SecretRef> ca_secret;
+  std::optional<SecretRef> ca_secret;  // copied into the ConfigMap (not secret)
+  std::vector<SecretUse> secret_uses;  // copied into the client-secrets Secret
 
   ResourceStatus status;
 

@@ -121,6 +121,8 @@ const std::vector<std::string>& SettingNames() {
       "OPERATOR_RESYNC_SECONDS",
       "OPERATOR_OWNER_DEPLOYMENT",
       "OPERATOR_LOG_LEVEL",
+      "OPERATOR_CLIENT_SECRETS_SECRET",
+      "OPERATOR_CLIENT_SECRETS_DIR",
   };
   return *names;
 }
@@ -143,6 +145,8 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& env,
   reader.Text("OPERATOR_IDENTITY", &settings.identity);
   reader.Text("OPERATOR_CLIENTS_CONFIGMAP", &settings.clients_configmap);
   reader.Text("OPERATOR_CLIENTS_KEY", &settings.clients_key);
+  reader.Text("OPERATOR_CLIENT_SECRETS_SECRET", &settings.client_secrets_secret);
+  reader.Text("OPERATOR_CLIENT_SECRETS_DIR", &settings.client_secrets_dir);
   reader.Bool("OPERATOR_LEADER_ELECTION", &settings.leader_election);
   reader.Text("OPERATOR_LEASE_NAME", &settings.lease_name);
   reader.Int("OPERATOR_LEASE_DURATION_SECONDS", 2, 600,
@@ -187,6 +191,20 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& env,
     problems.push_back("invalid setting for OPERATOR_CLIENTS_KEY: '" + settings.clients_key +
                        "' is not a ConfigMap key (letters, digits, '-', '_', '.'; not starting "
                        "with 'ca-', which names CA bundles)");
+  }
+  if (!IsDnsSubdomain(settings.client_secrets_secret)) {
+    problems.push_back("invalid setting for OPERATOR_CLIENT_SECRETS_SECRET: '" +
+                       settings.client_secrets_secret + "' is not an object name");
+  }
+  while (settings.client_secrets_dir.size() > 1 && settings.client_secrets_dir.back() == '/') {
+    settings.client_secrets_dir.pop_back();
+  }
+  if (settings.client_secrets_dir.empty() ||
+      settings.client_secrets_dir.find_first_of("\r\n\t ") != std::string::npos) {
+    problems.push_back("invalid setting for OPERATOR_CLIENT_SECRETS_DIR: '" +
+                       settings.client_secrets_dir +
+                       "' is not a folder path (where the processor mounts the client-secrets "
+                       "Secret, relative to the clients file or absolute)");
   }
   if (settings.leader_election && !IsDnsSubdomain(settings.lease_name)) {
     problems.push_back("invalid setting for OPERATOR_LEASE_NAME: '" + settings.lease_name +

@@ -17,6 +17,8 @@ struct Settings {
   std::string identity;
   std::string clients_configmap = "anchor-events-clients";
   std::string clients_key = "clients.yaml";
+  std::string client_secrets_secret = "anchor-events-client-secrets";
+  std::string client_secrets_dir = "../client-secrets";  // relative to the clients file
   bool leader_election = true;
   std::string lease_name = "anchor-events-operator";
   std::chrono::seconds lease_duration{15};

@@ -1,6 +1,9 @@
 #include "control/render.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "config/loader.h"
 
@@ -20,6 +23,41 @@ LTIFyNH/t/kFvnK5Ca0qwYRt2gIhALmSVMV+6xP2gcCeGfJqwB0FI1YQjKeHLfsV
 cKIueh/e
 -----END CERTIFICATE-----
 )";
+
+// A fresh P-256 key and a self-signed certificate for it, as PEM, made for one test.
+struct Pem {
+  std::string certificate;
+  std::string key;
+};
+
+Pem MakeCertificate() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* certificate = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(certificate), 1);
+  X509_gmtime_adj(X509_getm_notBefore(certificate), 0);
+  X509_gmtime_adj(X509_getm_notAfter(certificate), 3600);
+  X509_set_pubkey(certificate, key);
+  X509_NAME* name = X509_get_subject_name(certificate);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("client"), -1, -1, 0);
+  X509_set_issuer_name(certificate, name);
+  X509_sign(certificate, key, EVP_sha256());
+  auto text = [](auto write) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    write(bio);
+    char* data = nullptr;
+    long size = BIO_get_mem_data(bio, &data);
+    std::string out(data, static_cast<size_t>(size));
+    BIO_free(bio);
+    return out;
+  };
+  Pem pem{text([&](BIO* bio) { PEM_write_bio_X509(bio, certificate); }), text([&](BIO* bio) {
+            PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+          })};
+  X509_free(certificate);
+  EVP_PKEY_free(key);
+  return pem;
+}
 
 CallbackClient Make(const std::string& name, const std::string& spec_json,
                     const std::string& created = "2026-12-01T00:00:00Z") {
@@ -151,6 +189,54 @@ TEST(RenderTest, CaBundlesComeFromSecretsAndAreCheckedAsPem) {
   SecretIndex rotated{{"ns/wallet-ca", {true, {{"ca.crt", other}}, ""}}};
   EXPECT_NE(RenderAll(clients, rotated).outcomes.at("ns/with-ca").fingerprint,
             rendering.outcomes.at("ns/with-ca").fingerprint);
+}
+
+TEST(RenderTest, KeyMaterialGoesToTheSecretAndIsChecked) {
+  std::string spec = R"({"type":"noncustodial","domains":["m.example"],"standardWebhooks":true,
+      "callbackUrls":{"sep24":"https://m.example/cb"},
+      "clientCertSecretRef":{"name":"wallet-tls"},
+      "webhookSecretRef":{"name":"wallet-hooks"},
+      "webhookSecretPreviousRef":{"name":"wallet-hooks","key":"old"}})";
+  std::vector<CallbackClient> clients = {Make("mtls", spec)};
+  Pem pem = MakeCertificate();
+  std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  std::string old = "whsec_c2VjcmV0LXRoYXQtaXMtbG9uZy1lbm91Z2gtMzI=";
+  SecretIndex secrets{
+      {"ns/wallet-tls", {true, {{"tls.crt", pem.certificate}, {"tls.key", pem.key}}, ""}},
+      {"ns/wallet-hooks", {true, {{"webhook-secret", secret + "\n"}, {"old", old}}, ""}}};
+  Rendering rendering = RenderAll(clients, secrets);
+  const Outcome& outcome = rendering.outcomes.at("ns/mtls");
+  ASSERT_EQ(outcome.verdict, Verdict::kValid) << outcome.message;
+  EXPECT_EQ(rendering.secret_files.at("tls-crt-ns-mtls.pem"), pem.certificate);
+  EXPECT_EQ(rendering.secret_files.at("tls-key-ns-mtls.pem"), pem.key);
+  EXPECT_EQ(rendering.secret_files.at("whsec-ns-mtls"), secret);
+  EXPECT_EQ(rendering.secret_files.at("whsec-previous-ns-mtls"), old);
+  // Only paths reach the ConfigMap, never the material.
+  EXPECT_NE(rendering.items_yaml.find("client_key_file: ../client-secrets/tls-key-ns-mtls.pem"),
+            std::string::npos)
+      << rendering.items_yaml;
+  EXPECT_NE(rendering.items_yaml.find("webhook_secret_file: ../client-secrets/whsec-ns-mtls"),
+            std::string::npos);
+  EXPECT_EQ(rendering.items_yaml.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_EQ(rendering.items_yaml.find(secret), std::string::npos);
+
+  Pem other = MakeCertificate();
+  SecretIndex mismatched = secrets;
+  mismatched["ns/wallet-tls"].data["tls.key"] = other.key;
+  const Outcome bad_pair = RenderAll(clients, mismatched).outcomes.at("ns/mtls");
+  EXPECT_EQ(bad_pair.verdict, Verdict::kInvalidSpec);
+  EXPECT_NE(bad_pair.message.find("do not belong together"), std::string::npos);
+  EXPECT_EQ(bad_pair.message.find("PRIVATE"), std::string::npos);
+
+  SecretIndex short_secret = secrets;
+  short_secret["ns/wallet-hooks"].data["webhook-secret"] = "whsec_c2hvcnQ=";
+  const Outcome bad_secret = RenderAll(clients, short_secret).outcomes.at("ns/mtls");
+  EXPECT_EQ(bad_secret.verdict, Verdict::kInvalidSpec);
+  EXPECT_EQ(bad_secret.message.find("c2hvcnQ"), std::string::npos) << "the secret was echoed";
+
+  SecretIndex missing = secrets;
+  missing.erase("ns/wallet-hooks");
+  EXPECT_EQ(RenderAll(clients, missing).outcomes.at("ns/mtls").verdict, Verdict::kSecretNotFound);
 }
 
 TEST(RenderTest, OutputIsStableAndSortedByName) {

@@ -40,10 +40,20 @@ constexpr TypeSpelling kTypes[] = {
 
 // Everything an Event's document points into, freed together when the last Event copy goes.
 struct Record {
-  explicit Record(std::string_view value)
-      : text(value), allocator(std::max<size_t>(1024, 2 * value.size())), document(&allocator) {}
+  // rapidjson's UTF-8 validation takes every byte of a multi-byte sequence before judging it, so a
+  // sequence cut off at the end of the record reads up to three bytes past the last one; the
+  // padding keeps those reads inside the buffer (fuzz/regressions/event).
+  static constexpr size_t kPadding = 3;
 
-  std::string text;  // parsed in place: the document's strings point into it
+  explicit Record(std::string_view value)
+      : text(value), allocator(std::max<size_t>(1024, 2 * value.size())), document(&allocator) {
+    text.append(kPadding, '\0');
+  }
+
+  size_t size() const { return text.size() - kPadding; }
+
+  std::string text;  // the value, then kPadding NULs; parsed in place: the document's strings
+                     // point into it
   rapidjson::MemoryPoolAllocator<> allocator;
   rapidjson::Document document;
   std::vector<const char*> number_texts;  // sorted after parsing
@@ -128,7 +138,7 @@ class InPlaceParse {
 std::optional<Poison> ParseRecord(Record& record) {
   // The in-place stream ends at the first NUL, which would silently drop the rest; a raw NUL is
   // invalid anywhere in JSON.
-  if (record.text.find('\0') != std::string::npos) {
+  if (record.text.find('\0') < record.size()) {
     return Poison{PoisonReason::kInvalidJson, "invalid JSON: NUL byte in record"};
   }
   // A scratch document on the same pool builds the tree; its parse stack, which would otherwise
@@ -239,7 +249,7 @@ ParseResult BuildObjectEvent(std::shared_ptr<Record> record) {
   if (kind != ObjectKind::kQuote) {
     FillAttribution(*object, event);
   }
-  event.record_size = record->text.size();
+  event.record_size = record->size();
   // Aliasing pointers: both keep the whole record alive.
   const rapidjson::Document* document = &record->document;
   event.number_texts =

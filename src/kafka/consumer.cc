@@ -55,8 +55,8 @@ Result<ConfPtr> ConsumerConf(const ConsumerOptions& options) {
        options.start_offset == config::StartOffset::kEarliest ? "earliest" : "latest"},
       {"partition.assignment.strategy", "cooperative-sticky"},
       // Bounded prefetch: many lanes share one process (SPEC §9 memory targets).
-      {"queued.max.messages.kbytes", "4096"},
-      {"fetch.max.bytes", "4194304"},
+      {"queued.max.messages.kbytes", std::to_string(options.prefetch_kbytes)},
+      {"fetch.max.bytes", std::to_string(std::max(1024, options.prefetch_kbytes) * 1024)},
       {"enable.partition.eof", "false"},
   };
   for (const auto& [name, value] : properties) {

@@ -46,6 +46,9 @@ struct ConsumerOptions {
   std::string topic;
   config::StartOffset start_offset = config::StartOffset::kLatest;
   std::string group_instance_id;  // static membership when not empty
+  // librdkafka's prefetch queue (queued.max.messages.kbytes; fetch.max.bytes follows it, at
+  // least 1 MiB). Many lanes share one process, so the processor divides one budget among them.
+  int prefetch_kbytes = 4096;
 };
 
 // Used by one lane thread; not thread-safe.

@@ -1,5 +1,6 @@
 """Assertions on the objects the chart renders for one set of values. Each check returns the
 problems it found (an empty list when the chart is right)."""
+import posixpath
 import re
 
 import yaml
@@ -19,7 +20,9 @@ SECRET_SETTINGS = {
 }
 # What the operator's Role in the release namespace grants (docs/kubernetes.md, "The operator"):
 # every rule is needed and nothing else is allowed. Resources in NAMED_ONLY are limited to the
-# objects the operator's environment names.
+# objects the operator's environment names, each with its own verbs (check_rbac): the Secret it
+# writes (OPERATOR_CLIENT_SECRETS_SECRET) get and patch, the Secrets CallbackClients reference
+# (operator.secretNames) get only.
 OPERATOR_VERBS = {
     ("anchor-events.io", "callbackclients"): {"get", "list", "watch"},
     ("anchor-events.io", "callbackclients/status"): {"get", "update", "patch"},
@@ -28,8 +31,10 @@ OPERATOR_VERBS = {
     ("", "events"): {"create", "patch"},
     ("discovery.k8s.io", "endpointslices"): {"list", "watch"},
     ("apps", "deployments"): {"get"},
-    ("", "secrets"): {"get"},
+    ("", "secrets"): {"get", "patch"},
 }
+# The verbs on each Secret the operator only reads.
+REFERENCED_SECRET_VERBS = {"get"}
 # ... and its Role in each other watched namespace.
 WATCH_VERBS = {
     ("anchor-events.io", "callbackclients"): {"get", "list", "watch"},
@@ -40,7 +45,8 @@ NAMED_ONLY = {"configmaps", "leases", "secrets", "deployments"}
 # The operator's environment (its contract with the chart) and the log levels it accepts.
 OPERATOR_ENV = [
     "OPERATOR_NAMESPACE", "OPERATOR_WATCH_NAMESPACES", "OPERATOR_IDENTITY",
-    "OPERATOR_CLIENTS_CONFIGMAP", "OPERATOR_CLIENTS_KEY", "OPERATOR_LEASE_NAME",
+    "OPERATOR_CLIENTS_CONFIGMAP", "OPERATOR_CLIENTS_KEY", "OPERATOR_CLIENT_SECRETS_SECRET",
+    "OPERATOR_CLIENT_SECRETS_DIR", "OPERATOR_LEASE_NAME",
     "OPERATOR_LEADER_ELECTION", "OPERATOR_LEASE_DURATION_SECONDS", "OPERATOR_PROCESSOR_SERVICE",
     "OPERATOR_PROCESSOR_PORT", "OPERATOR_MANAGEMENT_SERVER_PORT", "OPERATOR_RESYNC_SECONDS",
     "OPERATOR_OWNER_DEPLOYMENT", "OPERATOR_LOG_LEVEL",
@@ -201,6 +207,20 @@ def check_security(r):
                 problems.append(f"{where}/{container['name']}: no resource requests")
     if r.pod["spec"].get("automountServiceAccountToken") is not False:
         problems.append("the processor mounts a service account token it never uses")
+    for secret in r.all("Secret"):
+        # The chart references Secrets; the only one it renders is the operator's, empty.
+        name = secret["metadata"]["name"]
+        if secret.get("data") or secret.get("stringData"):
+            problems.append(f"Secret {name} is rendered with values")
+        if not r.operator():
+            problems.append(f"Secret {name} is rendered without the operator")
+    group = r.pod["spec"].get("securityContext", {}).get("fsGroup")
+    for volume in r.pod["spec"].get("volumes", []):
+        if "secret" in volume:
+            if volume["secret"].get("defaultMode") != 0o440:
+                problems.append(f"secret volume {volume['name']} is not mode 0440")
+            if group is None:
+                problems.append(f"secret volume {volume['name']} (0440) without an fsGroup")
     return problems
 
 
@@ -267,11 +287,12 @@ def check_selectors(r):
 
 def role_problems(role, allowed, names):
     """A Role's rules against `allowed` {(group, resource): verbs}: no wildcard, nothing beyond
-    it, every permission in it granted, and resources in NAMED_ONLY limited to exactly the
-    objects `names` {resource: [name, ...]} lists."""
+    it, every permission in it granted, and resources in NAMED_ONLY limited to the objects
+    `names` {resource: {name: verbs}} lists, each with exactly its verbs."""
     problems = []
     where = f"Role {role['metadata']['namespace']}/{role['metadata']['name']}"
     granted = {}
+    granted_named = {}
     for rule in role.get("rules", []):
         groups = set(rule.get("apiGroups", []))
         resources = set(rule.get("resources", []))
@@ -291,17 +312,31 @@ def role_problems(role, allowed, names):
                     problems.append(f"{where}: {label}: verbs {sorted(verbs - allowed[key])} "
                                     "are not needed")
                 if resource in NAMED_ONLY:
-                    wanted = sorted(names.get(resource, []))
-                    if sorted(rule.get("resourceNames") or []) != wanted:
-                        problems.append(f"{where}: {label} is limited to "
-                                        f"{rule.get('resourceNames')}, want exactly {wanted}")
+                    wanted = names.get(resource, {})
+                    listed = rule.get("resourceNames") or []
+                    if not listed:
+                        problems.append(f"{where}: {label} is not limited to named objects, "
+                                        f"want {sorted(wanted)}")
+                    for name in listed:
+                        if name not in wanted:
+                            problems.append(f"{where}: {label} {name} is not needed "
+                                            f"(want only {sorted(wanted)})")
+                        elif not verbs <= wanted[name]:
+                            problems.append(f"{where}: {label} {name}: verbs "
+                                            f"{sorted(verbs - wanted[name])} are not needed")
+                        granted_named.setdefault((resource, name), set()).update(verbs)
                 elif rule.get("resourceNames"):
                     problems.append(f"{where}: {label} has resourceNames, which list and watch "
                                     "ignore")
                 granted.setdefault(key, set()).update(verbs)
     for key, verbs in allowed.items():
-        if key[1] in NAMED_ONLY and not names.get(key[1]):
-            continue  # nothing to name: the rule must be absent (checked above)
+        if key[1] in NAMED_ONLY:
+            for name, wanted in sorted(names.get(key[1], {}).items()):
+                missing = wanted - granted_named.get((key[1], name), set())
+                if missing:
+                    problems.append(f"{where}: {key[0] or 'core'}/{key[1]} {name} lacks "
+                                    f"{sorted(missing)}, which the operator needs")
+            continue
         missing = verbs - granted.get(key, set())
         if missing:
             problems.append(f"{where}: {key[0] or 'core'}/{key[1]} lacks {sorted(missing)}, "
@@ -320,11 +355,18 @@ def check_rbac(r):
     env = r.operator_env()
     secret_names = ((r.values.get("operator") or {}).get("secretNames")) or []
     names = {
-        "configmaps": [env["OPERATOR_CLIENTS_CONFIGMAP"]["value"]],
-        "leases": [env["OPERATOR_LEASE_NAME"]["value"]],
-        "deployments": [operator["metadata"]["name"]],
-        "secrets": secret_names,
+        "configmaps": {env["OPERATOR_CLIENTS_CONFIGMAP"]["value"]:
+                       OPERATOR_VERBS[("", "configmaps")]},
+        "leases": {env["OPERATOR_LEASE_NAME"]["value"]:
+                   OPERATOR_VERBS[("coordination.k8s.io", "leases")]},
+        "deployments": {operator["metadata"]["name"]: OPERATOR_VERBS[("apps", "deployments")]},
+        # Read the referenced Secrets; write (server-side apply: patch) only its own.
+        "secrets": dict({name: REFERENCED_SECRET_VERBS for name in secret_names},
+                        **{env["OPERATOR_CLIENT_SECRETS_SECRET"]["value"]:
+                           OPERATOR_VERBS[("", "secrets")]}),
     }
+    if env["OPERATOR_CLIENT_SECRETS_SECRET"]["value"] in secret_names:
+        problems.append("operator.secretNames lists the Secret the operator writes")
     spec = operator["spec"]["template"]["spec"]
     account = spec["serviceAccountName"]
     if spec.get("automountServiceAccountToken") is False:
@@ -359,6 +401,44 @@ def check_rbac(r):
         bound.add(namespace)
     if bound != set(by_namespace):
         problems.append(f"RoleBindings in {sorted(bound)}, Roles in {sorted(by_namespace)}")
+    return problems
+
+
+def client_secrets_problems(r, secret, relative_dir):
+    """The Secret the operator copies the clients' keys into: created empty by the chart (the
+    operator may not create it), mounted whole and read-only in the processor pods, at the place
+    OPERATOR_CLIENT_SECRETS_DIR names relative to the clients file's folder."""
+    problems = []
+    rendered = [o for o in r.all("Secret") if o["metadata"]["name"] == secret]
+    if len(rendered) != 1:
+        problems.append(f"the chart renders {len(rendered)} Secrets named {secret} "
+                        "(OPERATOR_CLIENT_SECRETS_SECRET; the operator has no create)")
+    elif rendered[0]["metadata"].get("annotations", {}).get("anchor-events.io/managed-by") != \
+            "operator":
+        problems.append(f"Secret {secret} is not annotated anchor-events.io/managed-by: operator")
+    if not relative_dir or relative_dir.startswith("/"):
+        problems.append(f"OPERATOR_CLIENT_SECRETS_DIR {relative_dir!r} is not relative to the "
+                        "clients file's folder")
+        return problems
+    clients_dir = posixpath.dirname(r.config["clients"]["value"])
+    want = posixpath.normpath(posixpath.join(clients_dir, relative_dir))
+    volumes = [v for v in r.pod["spec"]["volumes"]
+               if v.get("secret", {}).get("secretName") == secret]
+    if len(volumes) != 1:
+        return problems + [f"the processor pods have {len(volumes)} volumes of Secret {secret}"]
+    volume = volumes[0]
+    if volume["secret"].get("items"):
+        problems.append(f"Secret {secret} is mounted with items; mount it whole (its keys are "
+                        "the operator's)")
+    if volume["secret"].get("defaultMode") != 0o440:
+        problems.append(f"Secret {secret} is mounted with mode "
+                        f"{oct(volume['secret'].get('defaultMode', 0o644))}, want 0440")
+    mounts = [m for m in r.container.get("volumeMounts", []) if m["name"] == volume["name"]]
+    if [m["mountPath"] for m in mounts] != [want]:
+        problems.append(f"Secret {secret} is mounted at {[m['mountPath'] for m in mounts]}; the "
+                        f"clients file names its keys as {relative_dir}/<key>, which is {want}")
+    elif not mounts[0].get("readOnly"):
+        problems.append(f"Secret {secret} is not mounted read-only")
     return problems
 
 
@@ -420,6 +500,8 @@ def check_operator(r):
     elif value("OPERATOR_CLIENTS_KEY") not in rendered.get("data", {}):
         problems.append("the clients ConfigMap the chart creates has no "
                         f"{value('OPERATOR_CLIENTS_KEY')}")
+    problems += client_secrets_problems(r, value("OPERATOR_CLIENT_SECRETS_SECRET"),
+                                        value("OPERATOR_CLIENT_SECRETS_DIR"))
     leases = [o["metadata"]["name"] for o in r.all("Lease")]
     if leases != [value("OPERATOR_LEASE_NAME")]:
         problems.append(f"OPERATOR_LEASE_NAME is {value('OPERATOR_LEASE_NAME')}, the chart creates "

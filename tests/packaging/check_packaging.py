@@ -45,6 +45,9 @@ BAD_VALUES = [
     (["--set", "config.event.queue.kafka.security_protocol=SASL_SSL",
       "--set", "config.event.queue.kafka.sasl_mechanism=PLAIN"],
      "kafkaSasl.existingSecret is required"),
+    (["--set", "operator.enabled=true", "--set", "clients.source=operator",
+      "--set-json", 'operator.secretNames=["anchor-events-client-secrets"]'],
+     "operator.secretNames cannot name anchor-events-client-secrets"),
     (["--set", "config.event_processor.client_status_callback.max_attempts=0"], "max_attempts"),
     (["--set-json", 'clients.items=[{"name":"w","type":"custodial","domains":["w.example"]}]'],
      "clients"),
@@ -118,7 +121,9 @@ def check_crd(report, binary, workdir):
         report.check(f"CRD: {name}", problems)
 
     def samples_accepted():
-        directory = processor_checks.tmpdir(workdir, "crd-samples")
+        # The clients ConfigMap's folder; the client-secrets Secret is its sibling
+        # (crd_checks.CLIENT_SECRETS_DIR), as in the chart's pod.
+        directory = processor_checks.tmpdir(workdir, "crd-samples/clients")
         clients, count = crd_checks.clients_file_from_samples(directory)
         env = {"EVENT_QUEUE_KAFKA_BOOTSTRAP_SERVER": "kafka:9092", "CLIENTS_VALUE": str(clients)}
         code, output = processor_checks.run_check_config(binary, env, cwd=directory)
@@ -126,7 +131,9 @@ def check_crd(report, binary, workdir):
             return [f"check-config refuses the samples as the operator renders them:\n{output}"]
         described = processor_checks.described(output)
         loaded = described.get("clients")
-        return [] if loaded == str(count) else [f"the processor loads {loaded} of {count}"]
+        problems = [] if loaded == str(count) else [f"the processor loads {loaded} of {count}"]
+        return problems + processor_checks.client_files_resolved(
+            described, yaml.safe_load(clients.read_text())["items"], directory)
 
     report.guarded("CRD: the samples, rendered as a clients file, pass the processor's validation",
                    samples_accepted)
@@ -157,6 +164,11 @@ def check_scenario(report, helm, binary, monitoringcheck, name, values, workdir)
     report.guarded(f"{name}: the rendered processor (config, mounts, env) passes check-config",
                    processor_checks.check_pod_accepted, rendered, binary,
                    processor_checks.tmpdir(workdir, f"pod-{name}"), expected)
+    if rendered.operator():
+        report.guarded(f"{name}: the operator's rendering of the samples (clients file, copied "
+                       "keys and webhook secrets) passes check-config in the rendered pod",
+                       processor_checks.check_operator_output_accepted, rendered, binary,
+                       processor_checks.tmpdir(workdir, f"pod-operator-{name}"))
     return documents
 
 

@@ -2,6 +2,7 @@
 file, and the samples in examples/callbackclients validate against it (OpenAPI schema with
 unknown fields refused, as kubectl's strict field validation does, plus the CEL rules), while
 every sample in invalid/ is refused with the error its `# expect:` line names."""
+import base64
 import copy
 import pathlib
 import re
@@ -15,6 +16,12 @@ from render import CRD_CHART_COPY, CRD_SOURCE, NAMESPACE, ROOT
 SAMPLES = ROOT / "examples" / "callbackclients"
 STATUS_SAMPLE = pathlib.Path(__file__).parent / "callbackclient-status.yaml"
 PEM = "-----BEGIN CERTIFICATE-----\nsample\n-----END CERTIFICATE-----\n"
+KEY_PEM = "-----BEGIN PRIVATE KEY-----\nsample\n-----END PRIVATE KEY-----\n"
+# A Standard Webhooks v1 secret of the processor's format: whsec_ and the base64 of 32 bytes.
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode() + "\n"
+# The operator's defaults (docs/kubernetes.md, "The operator"): where the clients file's items
+# find the copies of the clients' keys, relative to the clients file's folder.
+CLIENT_SECRETS_DIR = "../client-secrets"
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
@@ -178,8 +185,30 @@ def sample_results():
     return results
 
 
-def to_clients_item(resource):
-    """The clients-file item the operator renders from a CallbackClient (docs/kubernetes.md)."""
+def client_secret_keys(resource):
+    """{clients-file field: key in the operator's client-secrets Secret} of a CallbackClient's
+    secret references (docs/kubernetes.md): unique across watched namespaces."""
+    spec = resource["spec"]
+    suffix = f"{resource['metadata'].get('namespace', NAMESPACE)}-{resource['metadata']['name']}"
+    keys = {}
+    if "clientCertSecretRef" in spec:
+        keys["client_cert_file"] = f"tls-crt-{suffix}.pem"
+        keys["client_key_file"] = f"tls-key-{suffix}.pem"
+    if "webhookSecretRef" in spec:
+        keys["webhook_secret_file"] = f"whsec-{suffix}"
+    if "webhookSecretPreviousRef" in spec:
+        keys["webhook_secret_previous_file"] = f"whsec-previous-{suffix}"
+    return keys
+
+
+def client_secret_content(field):
+    """Sample content of a copied key, in the format the processor checks."""
+    return {"client_cert_file": PEM, "client_key_file": KEY_PEM}.get(field, WEBHOOK_SECRET)
+
+
+def to_clients_item(resource, secrets_dir=CLIENT_SECRETS_DIR):
+    """The clients-file item the operator renders from a CallbackClient (docs/kubernetes.md);
+    `secrets_dir` is OPERATOR_CLIENT_SECRETS_DIR."""
     spec = resource["spec"]
     item = {"name": spec.get("name", resource["metadata"]["name"]), "type": spec["type"]}
     renames = {"signingKeys": "signing_keys", "domains": "domains", "callbackUrls": "callback_urls",
@@ -196,21 +225,36 @@ def to_clients_item(resource):
         # The PEM goes into the same ConfigMap, under a key unique across watched namespaces.
         namespace = resource["metadata"].get("namespace", NAMESPACE)
         item["ca_file"] = f"ca-{namespace}-{resource['metadata']['name']}.pem"
+    for field, key in client_secret_keys(resource).items():
+        # Key material goes into the client-secrets Secret, never into the ConfigMap.
+        item[field] = f"{secrets_dir}/{key}"
     return item
 
 
-def clients_file_from_samples(directory):
-    """Writes the valid samples as the operator would render them; returns the file and the
-    number of clients."""
-    items, files = [], {}
+def clients_file_from_samples(directory, secrets_directory=None, secrets_dir=CLIENT_SECRETS_DIR,
+                              file_name="clients.yaml"):
+    """Writes the valid samples as the operator would render them: the clients file and its CA
+    bundles into `directory` (the ConfigMap), the copied certificates, keys and webhook secrets
+    into `secrets_directory` (the client-secrets Secret; default: `secrets_dir` resolved from
+    `directory`), which the items name as <secrets_dir>/<key>. Returns the file and the number
+    of clients."""
+    if secrets_directory is None:
+        secrets_directory = directory / secrets_dir
+    items, files, secrets = [], {}, {}
     for path in sorted(SAMPLES.glob("*.yaml")):
         resource = yaml.safe_load(path.read_text())
-        item = to_clients_item(resource)
+        item = to_clients_item(resource, secrets_dir)
         items.append(item)
         if "ca_file" in item:
             files[item["ca_file"]] = PEM
+        for field, key in client_secret_keys(resource).items():
+            secrets[key] = client_secret_content(field)
     for name, text in files.items():
         (directory / name).write_text(text)
-    clients = directory / "clients.yaml"
-    clients.write_text(yaml.safe_dump({"items": items}, sort_keys=False))
+    if secrets:
+        secrets_directory.mkdir(parents=True, exist_ok=True)
+        for name, text in secrets.items():
+            (secrets_directory / name).write_text(text)
+    clients = directory / file_name
+    clients.write_text(yaml.safe_dump({"revision": "1", "items": items}, sort_keys=False))
     return clients, len(items)

@@ -1,6 +1,7 @@
 """Checks that need the processor binary: the chart's configuration, mounts and environment are
 accepted by `anchor-events check-config`, values.yaml's config section matches the processor's
 settings and defaults, and values.schema.json's bounds are the processor's."""
+import base64
 import json
 import os
 import pathlib
@@ -8,6 +9,7 @@ import subprocess
 
 import yaml
 
+import crd_checks
 from render import CHART
 
 SEED = "SCOWDMM5576VUYF2QRFPJEXMFTCEISOFNF5TE2IZOA52YAY4VZ7WBQNO"  # RFC 8032 test vector 1
@@ -94,6 +96,14 @@ class PodSimulation:
         key = self.r.config["clients"]["value"].rsplit("/", 1)[1]
         return {key: '{"items": []}' if key.endswith(".json") else "items: []\n"}
 
+    def secret_data(self, name):
+        for obj in self.r.all("Secret"):
+            if obj["metadata"]["name"] == name:
+                data = {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
+                data.update({k: v.encode() for k, v in (obj.get("stringData") or {}).items()})
+                return data
+        return {}
+
     def secret_content(self, path):
         for name, file_path in self.file_for_env.items():
             if file_path == path:
@@ -109,10 +119,14 @@ class PodSimulation:
             if "configMap" in volume:
                 for key, text in self.config_map_data(volume["configMap"]["name"]).items():
                     (directory / key).write_text(self.rewrite(text))
-            elif "secret" in volume:
+            elif "secret" in volume and "items" in volume["secret"]:
                 for item in volume["secret"]["items"]:
                     path = f"{mount['mountPath']}/{item['path']}"
                     (directory / item["path"]).write_text(self.secret_content(path))
+            elif "secret" in volume:
+                # A whole Secret (the operator's client-secrets): what the chart renders in it.
+                for key, text in self.secret_data(volume["secret"]["secretName"]).items():
+                    (directory / key).write_bytes(text)
 
     def rewrite(self, text):
         return text.replace(POD_ROOT_PREFIX, str(self.root) + POD_ROOT_PREFIX)
@@ -163,6 +177,41 @@ def check_pod_accepted(rendered, binary, workdir, clients_expected):
         if settings["lanes"] != str(lanes):
             problems.append(f"the processor plans {settings['lanes']} lanes, expected {lanes}")
     return problems
+
+
+def check_operator_output_accepted(rendered, binary, workdir):
+    """With the operator: its rendering of the valid CallbackClient samples, written where the
+    rendered pod mounts it (the clients file into the clients ConfigMap's folder, the copied
+    certificates, keys and webhook secrets into the mounted OPERATOR_CLIENT_SECRETS_SECRET, the
+    items naming them through OPERATOR_CLIENT_SECRETS_DIR), passes check-config and every file
+    resolves to the mounted one."""
+    if not rendered.operator():
+        return []
+    env = rendered.operator_env()
+    sim = PodSimulation(rendered, workdir)
+    sim.lay_out()
+    clients_path = pathlib.Path(sim.local(rendered.config["clients"]["value"]))
+    secret = env["OPERATOR_CLIENT_SECRETS_SECRET"]["value"]
+    volumes = [v["name"] for v in rendered.pod["spec"]["volumes"]
+               if v.get("secret", {}).get("secretName") == secret]
+    mounts = [m["mountPath"] for m in rendered.container.get("volumeMounts", [])
+              if m["name"] in volumes]
+    if len(mounts) != 1:
+        return [f"the processor mounts Secret {secret} (OPERATOR_CLIENT_SECRETS_SECRET) "
+                f"{len(mounts)} times"]
+    clients, count = crd_checks.clients_file_from_samples(
+        clients_path.parent, pathlib.Path(sim.local(mounts[0])),
+        env["OPERATOR_CLIENT_SECRETS_DIR"]["value"], clients_path.name)
+    code, output = run_check_config(binary, sim.environment(), sim.config_path())
+    if code != 0:
+        return [f"check-config refuses the operator's rendering of the samples in the rendered "
+                f"pod (exit {code}):\n{output}"]
+    settings = described(output)
+    problems = []
+    if settings.get("clients") != str(count):
+        problems.append(f"the processor loads {settings.get('clients')} of {count} clients")
+    return problems + client_files_resolved(settings, yaml.safe_load(clients.read_text())["items"],
+                                            clients_path.parent)
 
 
 def flatten(tree, prefix=""):
@@ -253,6 +302,28 @@ def check_schema_bounds(binary):
             code, output = run_check_config(binary, env)
             if code != 0 and f"env {env_name(key)}" in output:
                 problems.append(f"config.{key}: the processor refuses enum value {value}")
+    return problems
+
+
+CLIENT_FILE_FIELDS = ("ca_file", "client_cert_file", "client_key_file", "webhook_secret_file",
+                      "webhook_secret_previous_file")
+
+
+def client_files_resolved(settings, items, clients_dir):
+    """Each file an item names is the one check-config reports, resolved from the clients file's
+    folder (so the relative paths the operator writes reach the mounted files)."""
+    problems = []
+    for item in items:
+        for field in CLIENT_FILE_FIELDS:
+            if field not in item:
+                continue
+            want = os.path.normpath(os.path.join(str(clients_dir), item[field]))
+            got = settings.get(f"clients.{item['name']}.{field}")
+            if got != want:
+                problems.append(f"client {item['name']}: {field} {item[field]!r} resolves to "
+                                f"{got!r}, want {want!r}")
+            elif not os.path.isfile(want):
+                problems.append(f"client {item['name']}: {field} {want} does not exist")
     return problems
 
 

@@ -83,6 +83,28 @@ app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* Where the processor mounts the clients ConfigMap (a directory; clients.value is a file in it). */}}
+{{- define "anchor-events.clientsDir" -}}
+/etc/anchor-events/clients
+{{- end }}
+
+{{/*
+The Secret the operator copies CallbackClients' client certificates, keys and webhook secrets
+into (OPERATOR_CLIENT_SECRETS_SECRET), where the processor mounts it, and that place relative to
+the clients file's folder (OPERATOR_CLIENT_SECRETS_DIR, what the clients file's items name).
+*/}}
+{{- define "anchor-events.clientSecretsSecret" -}}
+{{- printf "%s-client-secrets" (include "anchor-events.fullname" .) }}
+{{- end }}
+
+{{- define "anchor-events.clientSecretsMountPath" -}}
+/etc/anchor-events/client-secrets
+{{- end }}
+
+{{- define "anchor-events.clientSecretsRelativeDir" -}}
+../client-secrets
+{{- end }}
+
 {{- define "anchor-events.leaseName" -}}
 {{- printf "%s-operator" (include "anchor-events.fullname" .) }}
 {{- end }}

@@ -35,6 +35,9 @@
 {{- if and .Values.operator.enabled (ne .Values.clients.source "operator") }}
 {{- fail (printf "operator.enabled needs clients.source operator (it is %s; the operator would overwrite that ConfigMap)" .Values.clients.source) }}
 {{- end }}
+{{- if has (include "anchor-events.clientSecretsSecret" .) .Values.operator.secretNames }}
+{{- fail (printf "operator.secretNames cannot name %s: the operator writes that Secret (the copies of the clients' keys); name the Secrets CallbackClients reference" (include "anchor-events.clientSecretsSecret" .)) }}
+{{- end }}
 {{- if hasKey .Values.clients.extraFiles "clients.yaml" }}
 {{- fail "clients.extraFiles cannot hold clients.yaml (that is clients.items)" }}
 {{- end }}

@@ -223,8 +223,22 @@ void FillAttribution(const rapidjson::Value& object, Event& event) {
   }
 }
 
+constexpr size_t kMaxEventIdBytes = 256;
+
+// The event id travels in HTTP headers, so it must not be able to end one.
+bool IsHeaderSafeId(std::string_view id) {
+  return id.size() <= kMaxEventIdBytes && std::none_of(id.begin(), id.end(), [](char c) {
+           auto byte = static_cast<unsigned char>(c);
+           return byte < 0x20 || byte == 0x7f;
+         });
+}
+
 ParseResult BuildObjectEvent(std::shared_ptr<Record> record) {
   const rapidjson::Value& root = record->document;
+  if (!IsHeaderSafeId(StringMember(root, "id"))) {
+    return Poison{PoisonReason::kInvalidId,
+                  "event id longer than 256 bytes or holding control characters"};
+  }
   std::optional<EventType> type = TryParseType(StringMember(root, "type"));
   if (!type) {
     return Poison{PoisonReason::kUnknownType, "missing or unknown event type"};
@@ -264,7 +278,8 @@ ParseResult BuildEvent(std::shared_ptr<Record> record) {
     return Poison{PoisonReason::kNotAnObject, "top level is not a JSON object", ""};
   }
   ParseResult result = BuildObjectEvent(record);  // a copy: `root` lives in the record
-  if (auto* poison = std::get_if<Poison>(&result)) {
+  if (auto* poison = std::get_if<Poison>(&result);
+      poison && poison->reason != PoisonReason::kInvalidId) {
     // Names the rejected record in the dead-letter topic; an id is not payload.
     poison->event_id = std::string(StringMember(root, "id"));
   }
@@ -328,6 +343,8 @@ std::string_view PoisonReasonLabel(PoisonReason reason) {
       return "missing_id";
     case PoisonReason::kTooLarge:
       return "too_large";
+    case PoisonReason::kInvalidId:
+      return "invalid_id";
   }
   return "unknown";
 }

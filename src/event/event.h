@@ -29,6 +29,8 @@ enum class PoisonReason {
   kMissingObject,  // the object the type needs is absent, null or not an object
   kMissingId,      // the object has no non-empty string "id" (no ordering key)
   kTooLarge,       // over the configured maximum size
+  kInvalidId,      // an event "id" longer than 256 bytes or holding control characters: it
+                   // is sent in HTTP headers (X-Anchor-Event-Id, webhook-id)
 };
 
 struct Poison {

@@ -190,6 +190,27 @@ TEST(ParseEventTest, RefusesRecordsOverTheMaximumSize) {
   EXPECT_TRUE(std::holds_alternative<Event>(ParseEvent(record, record.size())));
 }
 
+TEST(ParseEventTest, AnIdThatCouldEndAnHttpHeaderIsPoison) {
+  const std::string tail =
+      R"(","type":"transaction_created","sep":"24","transaction":{"id":"t1"}})";
+  for (const std::string& id :
+       {std::string("abc\r\nX-Injected: 1"), std::string("a\tb"), std::string(257, 'a')}) {
+    std::string escaped;
+    for (char c : id) {
+      escaped += c == '\r'   ? std::string("\\r")
+                 : c == '\n' ? std::string("\\n")
+                 : c == '\t' ? std::string("\\t")
+                             : std::string(1, c);
+    }
+    Poison poison = MustBePoison(R"({"id":")" + escaped + tail);
+    EXPECT_EQ(poison.reason, PoisonReason::kInvalidId) << escaped;
+    EXPECT_TRUE(poison.event_id.empty()) << "an unsafe id must not reach dead-letter headers";
+  }
+  EXPECT_EQ(PoisonReasonLabel(PoisonReason::kInvalidId), "invalid_id");
+  ParseResult fine = ParseEvent(R"({"id":")" + std::string(256, 'a') + tail, 1 << 20);
+  EXPECT_TRUE(std::holds_alternative<Event>(fine));
+}
+
 TEST(ParseEventTest, PoisonDetailNeverEchoesPayloadValues) {
   Poison unknown = MustBePoison(R"({"type":"secret-type-value","quote":{"id":"q"}})");
   Poison truncated = MustBePoison(R"({"type":"quote_created","quote":{"id":"secret-value")");

@@ -13,8 +13,10 @@ import crd_checks
 from render import CHART
 
 SEED = "SCOWDMM5576VUYF2QRFPJEXMFTCEISOFNF5TE2IZOA52YAY4VZ7WBQNO"  # RFC 8032 test vector 1
+PREVIOUS_SEED = "SBGM2CE3FD7ZNWU5W3BUN3ARJYHVXCRRT422XJRE3KGPN3KPXCTPXJAU"  # test vector 2
 FAKE_SECRETS = {
     "SECRET_SEP10_SIGNING_SEED": SEED,
+    "SECRET_SEP10_SIGNING_SEED_PREVIOUS": PREVIOUS_SEED,
     "CALLBACK_API_SECRET": "a-sample-callback-secret-of-32-bytes-or-more",
     "EVENT_QUEUE_KAFKA_SASL_USERNAME": "anchor-events",
     "EVENT_QUEUE_KAFKA_SASL_PASSWORD": "sample-password",
@@ -37,7 +39,10 @@ CHART_MANAGED = {
     "event.queue.kafka.ssl_key_password": "secrets.kafkaTls",
     "callback_api.secret": "secrets.callbackApi",
     "callback_api.ca_file": "secrets.callbackApiCa",
+    "callback_api.client_cert_file": "secrets.callbackApiClientCert",
+    "callback_api.client_key_file": "secrets.callbackApiClientCert",
     "secret.sep10.signing_seed": "secrets.signingSeed",
+    "secret.sep10.signing_seed_previous": "secrets.signingSeedPrevious",
 }
 # values.yaml defaults that differ from the processor's on purpose.
 CHART_DEFAULTS = {
@@ -163,6 +168,14 @@ def check_pod_accepted(rendered, binary, workdir, clients_expected):
     if rendered.config["event_processor"]["client_status_callback"]["enabled"] and \
             settings.get("secret.sep10.signing_seed") != "<set>":
         problems.append("wallet callbacks are on but the processor sees no signing seed")
+    wired = {e["name"].removesuffix("_FILE") for e in rendered.container.get("env", [])}
+    if "SECRET_SEP10_SIGNING_SEED_PREVIOUS" in wired and \
+            settings.get("secret.sep10.signing_seed_previous") != "<set>":
+        problems.append("the previous signing seed is wired but the processor does not see it")
+    for key in ("client_cert_file", "client_key_file"):
+        if rendered.config["callback_api"].get(key) and \
+                not settings.get(f"callback_api.{key}"):
+            problems.append(f"callback_api.{key} is configured but the processor has none")
     auth = rendered.config["callback_api"]["auth"]["type"]
     if rendered.config["event_processor"]["callback_api_request"]["enabled"] and auth != "none" \
             and settings.get("callback_api.secret") != "<set>":

@@ -132,6 +132,9 @@ secrets in use.
 {{- $list := list }}
 {{- if include "anchor-events.usesSigningSeed" . }}
 {{- $list = append $list (dict "env" "SECRET_SEP10_SIGNING_SEED" "secret" $s.signingSeed.existingSecret "key" $s.signingSeed.key "volume" "signing-seed") }}
+{{- if $s.signingSeedPrevious.existingSecret }}
+{{- $list = append $list (dict "env" "SECRET_SEP10_SIGNING_SEED_PREVIOUS" "secret" $s.signingSeedPrevious.existingSecret "key" $s.signingSeedPrevious.key "volume" "signing-seed-previous") }}
+{{- end }}
 {{- end }}
 {{- if include "anchor-events.usesCallbackApiSecret" . }}
 {{- $list = append $list (dict "env" "CALLBACK_API_SECRET" "secret" $s.callbackApi.existingSecret "key" $s.callbackApi.key "volume" "callback-api-secret") }}

@@ -26,6 +26,12 @@
 {{- if ne (empty $s.kafkaTls.certificateKey) (empty $s.kafkaTls.keyKey) }}
 {{- fail "secrets.kafkaTls.certificateKey and keyKey go together (mutual TLS needs both)" }}
 {{- end }}
+{{- if and $s.callbackApiClientCert.existingSecret (eq $s.callbackApiClientCert.certificateKey $s.callbackApiClientCert.keyKey) }}
+{{- fail "secrets.callbackApiClientCert.certificateKey and keyKey must be different keys" }}
+{{- end }}
+{{- if and $s.signingSeedPrevious.existingSecret (not (include "anchor-events.usesSigningSeed" .)) }}
+{{- fail "secrets.signingSeedPrevious is only used with wallet callbacks (config.event_processor.client_status_callback.enabled)" }}
+{{- end }}
 {{- if and (eq .Values.clients.source "existingConfigMap") (not .Values.clients.existingConfigMap.name) }}
 {{- fail "clients.existingConfigMap.name is required with clients.source existingConfigMap" }}
 {{- end }}

@@ -29,6 +29,12 @@ if [[ -z "${KAFKA_BOOTSTRAP:-}" ]]; then
 fi
 echo "test: Kafka broker at $KAFKA_BOOTSTRAP"
 
+# The operator tests (label operator) start a real kube-apiserver + etcd; build them into the
+# cache first (once; 15-25 min on a new machine) so no test's timeout absorbs the build.
+if [[ "${SKIP_KUBE_BUILD:-0}" != "1" ]]; then
+  scripts/kube-local.sh build
+fi
+
 ctest --test-dir build --output-on-failure -j1 ${TEST_LABELS:+-L "$TEST_LABELS"}
 
 if [[ "${SKIP_SANITIZERS:-0}" != "1" ]]; then

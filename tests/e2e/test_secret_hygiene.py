@@ -98,7 +98,8 @@ def sent_secrets(receivers: dict[str, harness.ReceiverProcess]) -> dict[str, set
         for r in receiver.records():
             body = base64.b64decode(r["body_b64"]).decode("utf-8") if r.get("body_b64") else ""
             if body:
-                out["body"].add(body)
+                # As sent, and as a JSON log line would escape it.
+                out["body"] |= {body, json.dumps(body, ensure_ascii=False)[1:-1]}
             auth = header(r, "Authorization")
             if auth:
                 token = auth.removeprefix("Bearer ").strip()

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include <arpa/inet.h>
+#include <openssl/sha.h>
 
 #include "base/strkey.h"
 
@@ -179,6 +180,25 @@ std::string KafkaNameProblem(std::string_view name, size_t max_length) {
     return "'" + std::string(name) + "' may only contain A-Z, a-z, 0-9, '.', '_' and '-'";
   }
   return "";
+}
+
+std::string MaterialDigest(const std::map<std::string, std::string>& contents) {
+  std::string input;
+  for (const char* field : {"client_cert_file", "client_key_file", "webhook_secret_file",
+                            "webhook_secret_previous_file"}) {
+    if (auto it = contents.find(field); it != contents.end()) {
+      input += std::string(field) + '\0' + it->second + '\0';
+    }
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char byte : digest) {
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0xf];
+  }
+  return out;
 }
 
 bool HasControlCharacter(std::string_view text) {

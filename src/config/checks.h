@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,11 @@ std::string HeaderValueProblem(std::string_view value);
 std::string WebhookSecretProblem(std::string_view secret);
 // The secret as written in a file, without surrounding whitespace (a trailing newline).
 std::string TrimWebhookSecret(std::string_view text);
+
+// The digest a clients-file item's material_sha256 holds: SHA-256 (lower-case hex) over each
+// present (field name, file content) pair, in the order client_cert_file, client_key_file,
+// webhook_secret_file, webhook_secret_previous_file. `contents` maps field names to contents.
+std::string MaterialDigest(const std::map<std::string, std::string>& contents);
 
 // True when `text` holds a control character (CR, LF, NUL, ...).
 bool HasControlCharacter(std::string_view text);

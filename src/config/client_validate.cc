@@ -93,6 +93,11 @@ void CheckFiles(const ClientConfig& client, const std::string& where,
       Problem(name, where, "must not contain control characters", problems);
     }
   }
+  if (!client.material_sha256.empty() &&
+      (client.material_sha256.size() != 64 ||
+       client.material_sha256.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    Problem("material_sha256", where, "must be 64 lower-case hexadecimal digits", problems);
+  }
   if (client.client_cert_file.empty() != client.client_key_file.empty()) {
     Problem(client.client_cert_file.empty() ? "client_key_file" : "client_cert_file", where,
             "client_cert_file and client_key_file must be set together", problems);

@@ -78,6 +78,7 @@ const std::map<std::string, ClientField>& ClientFields() {
       {"client_key_file", TextField(&ClientConfig::client_key_file)},
       {"webhook_secret_file", TextField(&ClientConfig::webhook_secret_file)},
       {"webhook_secret_previous_file", TextField(&ClientConfig::webhook_secret_previous_file)},
+      {"material_sha256", TextField(&ClientConfig::material_sha256)},
   };
   return *fields;
 }

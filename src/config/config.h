@@ -62,6 +62,10 @@ struct ClientConfig {
   // is configured, webhook-signature carries a v1 signature with each (rotation).
   std::string webhook_secret_file;
   std::string webhook_secret_previous_file;
+  // SHA-256 (hex) of the key material in the four files above, written by the operator: a load
+  // whose files do not match it is refused and tried again when they change, so a revision is
+  // only reported once the Secret holding them has been projected too.
+  std::string material_sha256;
   std::string webhook_secret;           // the file's content, read by the loader; secret
   std::string webhook_secret_previous;  // likewise; secret
 

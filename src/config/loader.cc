@@ -140,6 +140,38 @@ void ReadWebhookSecrets(std::vector<ClientConfig>* clients, std::vector<std::str
   }
 }
 
+// An operator-written item names the digest of its key material; files that do not match it are
+// from an older (or newer) Secret than the clients file, so the load waits for them.
+void CheckMaterialDigests(const std::vector<ClientConfig>& clients,
+                          std::vector<std::string>* problems) {
+  for (const ClientConfig& client : clients) {
+    if (client.material_sha256.empty()) {
+      continue;
+    }
+    std::map<std::string, std::string> contents;
+    const std::pair<const char*, const std::string*> files[] = {
+        {"client_cert_file", &client.client_cert_file},
+        {"client_key_file", &client.client_key_file},
+        {"webhook_secret_file", &client.webhook_secret_file},
+        {"webhook_secret_previous_file", &client.webhook_secret_previous_file}};
+    for (const auto& [name, path] : files) {
+      if (path->empty()) {
+        continue;
+      }
+      Result<std::string> text = ReadTextFile(*path, name);
+      if (!text.ok()) {
+        return;  // already reported as unreadable
+      }
+      contents[name] = std::move(text).value();
+    }
+    if (MaterialDigest(contents) != client.material_sha256) {
+      problems->push_back("invalid material_sha256 for client '" + client.name +
+                          "': the certificate, key and secret files do not match it (their "
+                          "Secret may not be projected yet; the load is retried when they change)");
+    }
+  }
+}
+
 // The business server's TLS files are watched like the clients' (the settings table has
 // already made them absolute and checked they are readable).
 void WatchCallbackApiFiles(LoadedConfig* loaded) {
@@ -167,6 +199,7 @@ void LoadClients(const ResolvedSettings& resolved, const std::string& config_pat
       source, config_path, loaded->config.client_lane_defaults, loaded, &base_dir, problems);
   ResolveClientFiles(base_dir, &clients, loaded, problems);
   ReadWebhookSecrets(&clients, problems);
+  CheckMaterialDigests(clients, problems);
   loaded->config.clients = std::move(clients);
 }
 

@@ -234,6 +234,11 @@ Rendering Render(std::vector<const CallbackClient*> clients, const SecretIndex& 
     for (const auto& [field, value] : material) {
       item[field] = secrets_dir + "/" + SecretFileKey(*client, field);
     }
+    if (!material.empty()) {
+      // Ties this document to the Secret's content: a processor that sees the new document
+      // before the new Secret refuses it until the files match.
+      item["material_sha256"] = config::MaterialDigest(material);
+    }
     std::vector<std::string> problems = ValidateItem(item, *client);
     if (!problems.empty()) {
       outcome.verdict = Verdict::kInvalidSpec;

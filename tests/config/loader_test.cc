@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "config/checks.h"
 #include "config_test_util.h"
 #include "test_data.h"
 
@@ -231,6 +232,27 @@ TEST_F(LoaderTest, ClientTlsFilesAndWebhookSecretsAreReadRelativeAndWatched) {
         << file;
   }
   EXPECT_EQ(Describe(loaded->config).find("MfKQ9r8G"), std::string::npos);
+}
+
+TEST_F(LoaderTest, MaterialDigestHoldsTheLoadUntilTheFilesMatch) {
+  std::string digest =
+      MaterialDigest({{"webhook_secret_file", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}});
+  WriteFile("clients/clients.yaml",
+            "items:\n  - name: w\n    type: noncustodial\n    domains: [w.example]\n"
+            "    standard_webhooks: true\n    webhook_secret_file: ../secrets/whsec-w\n"
+            "    material_sha256: " +
+                digest + "\n");
+  // The Secret's old content: the operator's document names newer material.
+  WriteFile("secrets/whsec-w", "whsec_c2VjcmV0LXRoYXQtaXMtbG9uZy1lbm91Z2gtMzI=");
+  std::string config = "clients:\n  type: file\n  value: clients/clients.yaml\n";
+  EXPECT_FALSE(LoadWith(config, MinimalEnv()).ok());
+  EXPECT_TRUE(HasProblem({"material_sha256", "client 'w'", "retried"})) << Problems();
+  EXPECT_EQ(Problems().find("c2VjcmV0"), std::string::npos);
+
+  WriteFile("secrets/whsec-w", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  Result<LoadedConfig> loaded = LoadWith(config, MinimalEnv());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded->config.clients.at(0).material_sha256, digest);
 }
 
 TEST_F(LoaderTest, BadTlsAndWebhookSettingsAreReportedWithoutEchoingSecrets) {

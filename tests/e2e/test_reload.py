@@ -11,6 +11,7 @@ every update), and the running processor follows each change:
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -194,3 +195,106 @@ def reload_count(processor: harness.Processor, result: str) -> float:
         if name == "anchor_events_config_reloads_total" and f'result="{result}"' in labels:
             return value
     return 0.0
+
+
+def standard_webhook_verifies(record: dict, secret: str) -> bool:
+    """The webhook-signature `v1` (HMAC) check of the PyPI `standardwebhooks` library."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    try:
+        Webhook(secret).verify(base64.b64decode(record["body_b64"]), dict(record["headers"]))
+        return True
+    except WebhookVerificationError:
+        return False
+
+
+def test_refused_reload_is_applied_when_the_missing_file_appears(kafka, tmp_path):
+    """The clients file (a ConfigMap volume) names a webhook secret file of a Secret volume that
+    the kubelet has not written yet: the processor refuses that reload and keeps its clients,
+    then applies it by itself when the file appears, without the clients file changing again."""
+    rid = harness.run_id()
+    topic = f"reload-missing-{rid}"
+    kafka.create_topic(topic, 1)
+    kafka.create_topic(f"{topic}-dlq", 1)
+    wallets = {name: harness.ReceiverProcess(tmp_path, name, "plain").start()
+               for name in ("wallet-a", "wallet-b")}
+    ports = {name: r.port for name, r in wallets.items()}
+    clients = MountedVolume(tmp_path / "clients", {"clients.yaml": clients_yaml(
+        {"wallet-a": ports["wallet-a"]})})
+    env = {
+        "EVENT_QUEUE_KAFKA_BOOTSTRAP_SERVER": kafka.bootstrap,
+        "EVENT_QUEUE_KAFKA_TOPIC": topic,
+        "EVENT_QUEUE_KAFKA_DEAD_LETTER_TOPIC": f"{topic}-dlq",
+        "EVENT_PROCESSOR_CLIENT_STATUS_CALLBACK_ENABLED": "true",
+        "SECRET_SEP10_SIGNING_SEED": FIRST_KEY["seed"],
+        "CLIENTS_TYPE": "file",
+        "CLIENTS_VALUE": str(clients.path("clients.yaml")),
+        "EVENT_PROCESSOR_ALLOW_PRIVATE_DESTINATIONS": "true",
+        "EVENT_PROCESSOR_RESOLVE": ",".join(f"{n}.example:{p}:127.0.0.1" for n, p in ports.items()),
+        "EVENT_PROCESSOR_NEW_LANE_OFFSET": "earliest",
+        "EVENT_PROCESSOR_CONSUMER_GROUP_PREFIX": f"reload-missing-{rid}",
+        "EVENT_PROCESSOR_MANAGEMENT_SERVER_ADDRESS": "127.0.0.1",
+        "EVENT_PROCESSOR_MANAGEMENT_SERVER_PORT": str(harness.free_port()),
+    }
+    processor = harness.Processor(tmp_path, env)
+    try:
+        processor.start()
+        processor.wait_ready()
+        generation = processor.status_json()["generation"]
+        failed_before = reload_count(processor, "failed")
+        applied_before = reload_count(processor, "applied")
+
+        # wallet-b with Standard Webhooks, its secret in a Secret volume not mounted yet.
+        secret_file = tmp_path / "hooks" / "whsec-b"
+        clients.update({"clients.yaml": clients_yaml(ports) +
+                        "    standard_webhooks: true\n"
+                        "    webhook_secret_file: ../hooks/whsec-b\n"})
+        clients_version = clients.version
+        harness.wait_until(lambda: reload_count(processor, "failed") > failed_before,
+                           RELOAD_TIMEOUT, what="the refused reload to be counted")
+        status = processor.status_json()
+        assert status["last_reload"]["result"] == "failed", status["last_reload"]
+        error = status["last_reload"]["error"]
+        assert "webhook_secret_file" in error and "wallet-b" in error, error
+        assert str(secret_file) in error, error
+        assert status["generation"] == generation
+        assert [l["name"] for l in status["lanes"]] == ["wallet-a"]
+
+        # The old clients keep working, and the refusal is not retried in a loop.
+        harness.produce(kafka.bootstrap, topic, [event(1, "wallet-a")], partition=0)
+        harness.wait_until(lambda: len(wallets["wallet-a"].records()) >= 1, 60,
+                           what="event 1 under the kept configuration")
+        failed_now = reload_count(processor, "failed")
+        time.sleep(2.0)
+        assert reload_count(processor, "failed") == failed_now
+        assert processor.status_json()["generation"] == generation
+
+        # The kubelet writes the Secret volume: the refused reload goes through by itself.
+        secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+        MountedVolume(tmp_path / "hooks", {"whsec-b": secret + "\n"})
+        harness.wait_until(lambda: processor.status_json()["generation"] > generation,
+                           RELOAD_TIMEOUT, what="the reload once the file appeared")
+        assert clients.version == clients_version, "the clients file was touched"
+        status = processor.status_json()
+        assert status["last_reload"]["result"] == "applied", status["last_reload"]
+        assert reload_count(processor, "applied") > applied_before
+        harness.wait_until(lambda: all(l["joined"] for l in processor.status_json()["lanes"]),
+                           60, what="wallet-b's lane to join its group")
+        lanes = {lane["name"]: lane for lane in processor.status_json()["lanes"]}
+        assert set(lanes) == {"wallet-a", "wallet-b"}
+
+        # The secret it loaded signs wallet-b's callbacks (Standard Webhooks v1).
+        harness.produce(kafka.bootstrap, topic, [event(2, "wallet-b")], partition=0)
+        harness.wait_until(lambda: len(wallets["wallet-b"].records()) >= 1, 60, what="event 2")
+        record = wallets["wallet-b"].records()[0]
+        assert standard_webhook_verifies(record, secret), dict(record["headers"])
+        assert not standard_webhook_verifies(
+            record, "whsec_" + base64.b64encode(os.urandom(32)).decode())
+
+        assert processor.terminate() == 0
+        assert secret.removeprefix("whsec_") not in processor.log_tail(10_000)
+    finally:
+        if processor.running():
+            processor.kill()
+        for r in wallets.values():
+            r.stop()

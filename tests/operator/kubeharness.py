@@ -238,11 +238,15 @@ class Api:
     def lease(self, ns: str, name: str) -> dict | None:
         return self.get_or_none(f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}")
 
-    def put_secret(self, ns: str, name: str, data: dict[str, str]) -> dict:
+    def put_secret(self, ns: str, name: str, data: dict[str, str],
+                   secret_type: str = "Opaque") -> dict:
         body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns},
-                "type": "Opaque",
+                "type": secret_type,
                 "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
         return self.apply(f"/api/v1/namespaces/{ns}/secrets/{name}", body, "operator-tests")
+
+    def secret(self, ns: str, name: str) -> dict | None:
+        return self.get_or_none(f"/api/v1/namespaces/{ns}/secrets/{name}")
 
     def events(self, ns: str, involved_name: str | None = None) -> list[dict]:
         q = ""
@@ -545,6 +549,43 @@ class ConfigMapVolume(MountedVolume):
                 entry.unlink()
 
 
+# ---- the client-secrets Secret -----------------------------------------------------------------
+
+# The operator's defaults (docs/kubernetes.md, OPERATOR_CLIENT_SECRETS_SECRET and
+# OPERATOR_CLIENT_SECRETS_DIR): the Secret it copies client certificates, keys and webhook
+# secrets into, and how the clients file names them (relative to the clients file's folder).
+CLIENT_SECRETS = "anchor-events-client-secrets"
+CLIENT_SECRETS_DIR = "../client-secrets"
+
+
+def secret_data(obj: dict | None) -> dict[str, str] | None:
+    """A Secret's data, base64-decoded (as the kubelet writes it into the volume's files); None
+    when there is no Secret."""
+    if obj is None:
+        return None
+    return {k: base64.b64decode(v).decode("utf-8") for k, v in (obj.get("data") or {}).items()}
+
+
+def client_secret_keys(ns: str, name: str) -> dict[str, str]:
+    """clients-file field -> the client-secrets key the operator copies it to."""
+    suffix = f"{ns}-{name}"
+    return {"client_cert_file": f"tls-crt-{suffix}.pem", "client_key_file": f"tls-key-{suffix}.pem",
+            "webhook_secret_file": f"whsec-{suffix}",
+            "webhook_secret_previous_file": f"whsec-previous-{suffix}"}
+
+
+class SecretVolume(ConfigMapVolume):
+    """A folder laid out like a mounted Secret volume (the kubelet writes the base64-decoded
+    data the same way as a ConfigMap's: ..data swap, one symlink per key). The chart mounts the
+    client-secrets Secret at `client-secrets`, the sibling of the clients folder."""
+
+    def __init__(self, root: Path, secret: dict | None):
+        super().__init__(root, secret_data(secret) or {})
+
+    def sync_secret(self, secret: dict | None) -> None:
+        self.sync(secret_data(secret) or {})
+
+
 # ---- test material -----------------------------------------------------------------------------
 
 def testdata_keys() -> dict:
@@ -578,6 +619,39 @@ def make_ca_pem(common_name: str) -> str:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def make_cert_and_key(common_name: str) -> tuple[str, str]:
+    """A self-signed client certificate and its unencrypted PKCS#8 private key (PEM), made with
+    Python `cryptography`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+
+
+def new_whsec() -> str:
+    """A Standard Webhooks secret: whsec_ + the base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+def pem_body_lines(pem: str) -> list[str]:
+    """The base64 lines of a PEM (what would give key material away in a message or log)."""
+    return [l for l in pem.splitlines() if l and not l.startswith("-----")]
 
 
 def check_config(workdir: Path, cm_data: dict[str, str], key: str = "clients.yaml",

@@ -23,6 +23,8 @@ import datetime as dt
 import re
 import time
 
+import pytest
+
 import harness
 import kubeharness as kh
 
@@ -289,6 +291,185 @@ def test_missing_ca_secret_then_created(api, ns, procs, eventually, tmp_path):
                RESYNC_DEFAULT + 15, "the rotated PEM in the ConfigMap")
     assert kh.revision(kh.clients_doc(api.configmap(ns, CM))) > r
     print(f"Secret changes took effect within {recovered_after:.1f}s")
+
+
+# ---- 3b. client certificates and webhook secrets: the client-secrets Secret --------------------
+
+def client_secrets_of(api: kh.Api, ns: str):
+    return lambda: kh.secret_data(api.secret(ns, kh.CLIENT_SECRETS))
+
+
+def hooked(domain: str, **extra) -> dict:
+    """A client with mutual TLS and Standard Webhooks secrets (current and previous)."""
+    return nc(domain, standardWebhooks=True,
+              clientCertSecretRef={"name": "wallet-tls"},
+              webhookSecretRef={"name": "wallet-hooks"},
+              webhookSecretPreviousRef={"name": "wallet-hooks", "key": "previous"}, **extra)
+
+
+def assert_no_material_in_configmap(cm: dict, secrets: list[str], pems: list[str]) -> None:
+    for key, value in (cm.get("data") or {}).items():
+        for secret in secrets:
+            assert secret not in value, f"a webhook secret is in ConfigMap key {key}"
+            assert secret.removeprefix("whsec_") not in value, f"secret base64 in {key}"
+        for pem in pems:
+            assert "PRIVATE KEY" not in value, f"a private key is in ConfigMap key {key}"
+            for line in kh.pem_body_lines(pem):
+                assert line not in value, f"key material of a PEM is in ConfigMap key {key}"
+
+
+def test_client_secrets_secret_holds_the_material_and_the_configmap_names_it(
+        api, ns, procs, eventually, tmp_path):
+    op = procs.operator(ns, OPERATOR_RESYNC_SECONDS=5)
+    cert, key = kh.make_cert_and_key("wallet client")
+    current, previous = kh.new_whsec(), kh.new_whsec()
+    api.put_secret(ns, "wallet-tls", {"tls.crt": cert, "tls.key": key},
+                   secret_type="kubernetes.io/tls")
+    api.put_secret(ns, "wallet-hooks", {"webhook-secret": current, "previous": previous})
+    api.create_cbc(ns, "plain", nc("plain.example"))
+    api.create_cbc(ns, "wallet", hooked("wallet.example"))
+
+    doc = eventually(doc_of(api, ns), names_are("plain", "wallet"), REACT, "wallet rendered")
+    r1 = kh.revision(doc)
+    keys = kh.client_secret_keys(ns, "wallet")
+    item = kh.items_by_name(doc)["wallet"]
+    assert item["standard_webhooks"] is True
+    for field, key_name in keys.items():
+        assert item[field] == f"{kh.CLIENT_SECRETS_DIR}/{key_name}", (field, item)
+    assert not any(f in kh.items_by_name(doc)["plain"] for f in keys), "plain got key files"
+
+    # The Secret (written before the ConfigMap names it) holds exactly the material.
+    held = kh.secret_data(api.secret(ns, kh.CLIENT_SECRETS))
+    assert held == {keys["client_cert_file"]: cert, keys["client_key_file"]: key,
+                    keys["webhook_secret_file"]: current,
+                    keys["webhook_secret_previous_file"]: previous}, sorted(held or {})
+    cs = api.secret(ns, kh.CLIENT_SECRETS)
+    assert not cs["metadata"].get("ownerReferences"), "the Secret gets no owner"
+    managers = {(m["manager"], m["operation"]) for m in cs["metadata"].get("managedFields", [])}
+    assert (kh.FIELD_MANAGER, "Apply") in managers, managers
+
+    # No key material in the ConfigMap: only the clients document is there.
+    cm = api.configmap(ns, CM)
+    assert set(cm["data"]) == {KEY}, sorted(cm["data"])
+    assert_no_material_in_configmap(cm, [current, previous], [key])
+
+    # As the processor would load it: the ConfigMap folder and the client-secrets folder beside it.
+    (tmp_path / "client-secrets").mkdir()
+    for key_name, value in held.items():
+        (tmp_path / "client-secrets" / key_name).write_text(value, encoding="utf-8")
+    checked = kh.check_config(tmp_path, cm["data"], seed=SEED)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert current not in checked.stdout and previous not in checked.stdout
+    eventually(cbc_of(api, ns, "wallet"), reason_is("False", "Pending", 1), REACT,
+               "wallet Pending (valid, no processor)")
+
+    # Rotating the webhook secret: the new value (and the old one as previous) in the Secret,
+    # the same file names in the document. (The revision: test_rotating_a_webhook_secret_...)
+    rotated = kh.new_whsec()
+    api.put_secret(ns, "wallet-hooks", {"webhook-secret": rotated, "previous": current})
+    eventually(client_secrets_of(api, ns),
+               lambda d: d.get(keys["webhook_secret_file"]) == rotated
+               and d.get(keys["webhook_secret_previous_file"]) == current, 5 + 15,
+               "the rotated webhook secret in the client-secrets Secret")
+    # The document names the new material by its digest (so a processor waits for the Secret
+    # to be projected), and only that changes.
+    eventually(lambda: kh.items_by_name(kh.clients_doc(api.configmap(ns, CM)))["wallet"],
+               lambda new: new.get("material_sha256") != item.get("material_sha256"), 15,
+               "the rotated material's digest in the clients document")
+    doc = kh.clients_doc(api.configmap(ns, CM))
+    rotated_item = dict(kh.items_by_name(doc)["wallet"])
+    assert len(rotated_item.pop("material_sha256")) == 64
+    assert rotated_item == {k: v for k, v in item.items() if k != "material_sha256"}, \
+        "the file names stay the same"
+    assert_no_material_in_configmap(api.configmap(ns, CM), [rotated, current, previous], [key])
+
+    # Deleting the resource removes its keys from the Secret (and its item from the document).
+    api.delete_cbc(ns, "wallet")
+    doc = eventually(doc_of(api, ns), names_are("plain"), REACT, "wallet gone")
+    assert kh.revision(doc) > r1
+    eventually(client_secrets_of(api, ns), lambda d: not set(keys.values()) & set(d), REACT,
+               "wallet's keys gone from the client-secrets Secret")
+
+    # None of it reached the operator's log.
+    log = "\n".join(op.log_lines())
+    for secret in (current, previous, rotated):
+        assert secret.removeprefix("whsec_") not in log, "a webhook secret in the operator log"
+    for line in kh.pem_body_lines(key):
+        assert line not in log, "private key material in the operator log"
+    assert op.running()
+
+
+def test_rotating_a_webhook_secret_raises_the_revision(api, ns, procs, eventually):
+    procs.operator(ns, OPERATOR_RESYNC_SECONDS=5)
+    cert, key = kh.make_cert_and_key("rotating client")
+    current, previous = kh.new_whsec(), kh.new_whsec()
+    api.put_secret(ns, "wallet-tls", {"tls.crt": cert, "tls.key": key},
+                   secret_type="kubernetes.io/tls")
+    api.put_secret(ns, "wallet-hooks", {"webhook-secret": current, "previous": previous})
+    api.create_cbc(ns, "wallet", hooked("wallet.example"))
+    doc = eventually(doc_of(api, ns), names_are("wallet"), REACT, "wallet rendered")
+    r1 = kh.revision(doc)
+    eventually(cbc_of(api, ns, "wallet"), reason_is("False", "Pending", 1), REACT,
+               "wallet Pending")
+    assert api.get_cbc(ns, "wallet")["status"].get("configGeneration") == r1
+
+    rotated = kh.new_whsec()
+    api.put_secret(ns, "wallet-hooks", {"webhook-secret": rotated, "previous": current})
+    whsec_key = kh.client_secret_keys(ns, "wallet")["webhook_secret_file"]
+    eventually(client_secrets_of(api, ns), lambda d: d.get(whsec_key) == rotated, 5 + 15,
+               "the rotated webhook secret in the client-secrets Secret")
+    # A content change the processors must load: a new revision, and the status follows it.
+    doc = eventually(doc_of(api, ns), lambda d: kh.revision(d) > r1, 5 + 5,
+                     "a new revision after the rotation")
+    eventually(cbc_of(api, ns, "wallet"),
+               lambda o: (o.get("status") or {}).get("configGeneration") == kh.revision(doc),
+               REACT, "configGeneration = the revision holding the rotated secret")
+
+
+def test_client_cert_mismatch_and_missing_webhook_secret(api, ns, procs, eventually):
+    procs.operator(ns, OPERATOR_RESYNC_SECONDS=5)
+    cert_a, key_a = kh.make_cert_and_key("pair a")
+    _, key_b = kh.make_cert_and_key("pair b")
+    api.put_secret(ns, "mismatched-tls", {"tls.crt": cert_a, "tls.key": key_b},
+                   secret_type="kubernetes.io/tls")
+    api.create_cbc(ns, "mismatch", nc("mismatch.example",
+                                      clientCertSecretRef={"name": "mismatched-tls"}))
+    api.create_cbc(ns, "late", nc("late.example", standardWebhooks=True,
+                                  webhookSecretRef={"name": "late-hooks"}))
+    api.create_cbc(ns, "plain", nc("plain.example"))
+
+    obj = eventually(cbc_of(api, ns, "mismatch"), reason_is("False", "InvalidSpec", 1), REACT,
+                     "a certificate that does not match its key: InvalidSpec")
+    message = kh.ready_condition(obj)["message"]
+    assert re.search(r"certificate|key", message, re.I), message
+    assert "PRIVATE KEY" not in message and "CERTIFICATE-----" not in message, message
+    for line in kh.pem_body_lines(key_b) + kh.pem_body_lines(cert_a):
+        assert line not in message, "key material in the status message"
+    eventually(events_for(api, ns, "mismatch", "InvalidSpec"), bool, REACT,
+               "an InvalidSpec Event for mismatch")
+
+    obj = eventually(cbc_of(api, ns, "late"), reason_is("False", "SecretNotFound", 1), REACT,
+                     "SecretNotFound while the webhook Secret is missing")
+    assert "late-hooks" in kh.ready_condition(obj)["message"]
+    doc = eventually(doc_of(api, ns), names_are("plain"), REACT, "only plain rendered")
+    r = kh.revision(doc)
+    held = kh.secret_data(api.secret(ns, kh.CLIENT_SECRETS)) or {}
+    assert not [k for k in held if ns in k], f"material of invalid clients copied: {sorted(held)}"
+
+    # The Secret appears: late recovers (at the latest at the next resync).
+    secret = kh.new_whsec()
+    api.put_secret(ns, "late-hooks", {"webhook-secret": secret + "\n"})
+    eventually(cbc_of(api, ns, "late"), reason_is("False", "Pending", 1), 5 + 15,
+               "late recovered (Pending) once its Secret exists")
+    key_name = kh.client_secret_keys(ns, "late")["webhook_secret_file"]
+    eventually(client_secrets_of(api, ns), lambda d: (d.get(key_name) or "").strip() == secret,
+               REACT, "the webhook secret in the client-secrets Secret")
+    doc = eventually(doc_of(api, ns), names_are("late", "plain"), REACT, "late rendered")
+    assert kh.revision(doc) == r + 1
+    assert kh.items_by_name(doc)["late"]["webhook_secret_file"] == \
+        f"{kh.CLIENT_SECRETS_DIR}/{key_name}"
+    assert_no_material_in_configmap(api.configmap(ns, CM), [secret], [key_b])
+    assert kh.condition_is(api.get_cbc(ns, "mismatch"), "False", "InvalidSpec", 1)
 
 
 # ---- 4. duplicates -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ and it decides when each "pod" gets the new content.
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -269,3 +270,123 @@ def test_new_wallet_gets_callbacks_once_the_processor_loaded_it(api, ns, procs, 
         assert r["body_json"]["transaction"]["id"] in (f"op-{rid}-tx-1", f"op-{rid}-tx-3")
     assert all(r["event_id"] != c1 for r in wallet.records())
     assert op.running()
+
+
+# ---- 10. client certificates and webhook secrets through the client-secrets Secret ---------------
+
+def standard_webhook_verifies(record: dict, secret: str) -> bool:
+    """Checks the webhook-signature `v1` (HMAC) entries of a recorded callback with the PyPI
+    `standardwebhooks` library, as a receiver would."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    headers = {k: v for k, v in record["headers"]}
+    try:
+        Webhook(secret).verify(base64.b64decode(record["body_b64"]), headers)
+        return True
+    except WebhookVerificationError:
+        return False
+
+
+def test_processor_loads_client_certificates_and_webhook_secrets(api, ns, procs, eventually,
+                                                                 kafka, tmp_path):
+    """The kubelet projects the ConfigMap into `clients/` and the client-secrets Secret into
+    `client-secrets/` beside it; a real processor loads a client with mutual TLS and Standard
+    Webhooks secrets, the resource turns Applied, and the callbacks carry `v1` signatures by the
+    secrets from the Secret. A client added later whose Secret volume lags behind the ConfigMap
+    volume is refused by the processor until the files arrive, then applied."""
+    rid = harness.run_id()
+    topic = f"op-sec-{rid}"
+    kafka.create_topic(topic, 1)
+    kafka.create_topic(f"{topic}-dlq", 1)
+    wallet = procs.track(harness.ReceiverProcess(
+        tmp_path, "wallet-sec", "wallet",
+        ["--account", ANCHOR["account"], "--signature-host", "wallet-sec.example:{port}"]).start())
+    port = harness.free_port()
+    op = procs.operator(ns, OPERATOR_RESYNC_SECONDS=RESYNC,
+                        OPERATOR_PROCESSOR_URLS=f"http://127.0.0.1:{port}")
+
+    cert, key = kh.make_cert_and_key("wallet-sec client")
+    current, previous = kh.new_whsec(), kh.new_whsec()
+    api.put_secret(ns, "wallet-sec-tls", {"tls.crt": cert, "tls.key": key},
+                   secret_type="kubernetes.io/tls")
+    api.put_secret(ns, "wallet-sec-hooks", {"webhook-secret": current, "previous": previous})
+    api.create_cbc(ns, "wallet-sec", {
+        "type": "noncustodial", "domains": ["wallet-sec.example"],
+        "allowedNetworks": ["127.0.0.0/8"], "standardWebhooks": True,
+        "callbackUrls": {"sep24": f"http://wallet-sec.example:{wallet.port}/callbacks/sep24"},
+        "clientCertSecretRef": {"name": "wallet-sec-tls"},
+        "webhookSecretRef": {"name": "wallet-sec-hooks"},
+        "webhookSecretPreviousRef": {"name": "wallet-sec-hooks", "key": "previous"}})
+    doc = eventually(lambda: kh.clients_doc(api.configmap(ns, CM)),
+                     lambda d: d and "wallet-sec" in kh.items_by_name(d), REACT,
+                     "wallet-sec rendered")
+    r1 = kh.revision(doc)
+    assert kh.items_by_name(doc)["wallet-sec"]["webhook_secret_file"].startswith(
+        kh.CLIENT_SECRETS_DIR + "/")
+
+    # The "pod": both volumes, side by side, as the chart mounts them.
+    secrets_vol = kh.SecretVolume(tmp_path / "client-secrets",
+                                  api.secret(ns, kh.CLIENT_SECRETS))
+    vol = kh.ConfigMapVolume(tmp_path / "clients", cm_data(api, ns))
+    processor = procs.track(harness.Processor(
+        tmp_path, processor_env(kafka, topic, vol.path(KEY), rid, port,
+                                f"wallet-sec.example:{wallet.port}:127.0.0.1")))
+    processor.start()
+    processor.wait_ready()
+    assert loaded_revision(processor) == str(r1)
+    ready = eventually(lambda: api.get_cbc(ns, "wallet-sec"), applied(1), APPLY,
+                       "wallet-sec Applied once the processor loaded r1")
+    assert ready["status"]["configGeneration"] == r1
+    eventually(lambda: {l["name"]: l for l in processor.status_json()["lanes"]},
+               lambda lanes: lanes.get("wallet-sec", {}).get("joined"), 60,
+               "wallet-sec's lane to join its group")
+
+    e1, v1 = event(1, rid, client_domain="wallet-sec.example")
+    harness.produce(kafka.bootstrap, topic, [v1], partition=0)
+    got = eventually(wallet.delivered, lambda rs: any(r["event_id"] == e1 for r in rs), 60,
+                     "wallet-sec's callback")
+    record = next(r for r in got if r["event_id"] == e1)
+    assert record["verification"]["ok"], record["verification"]
+    assert record["verification"]["standard_webhook"]["valid"], record["verification"]
+    signatures = dict(record["headers"])["webhook-signature"].split()
+    assert [s.split(",")[0] for s in signatures].count("v1") == 2, signatures
+    assert standard_webhook_verifies(record, current), "no v1 signature by the current secret"
+    assert standard_webhook_verifies(record, previous), "no v1 signature by the previous secret"
+    assert not standard_webhook_verifies(record, kh.new_whsec())
+
+    # A second client whose Secret volume arrives after the ConfigMap volume.
+    late_secret = kh.new_whsec()
+    api.put_secret(ns, "wallet-late-hooks", {"webhook-secret": late_secret})
+    api.create_cbc(ns, "wallet-late", {
+        "type": "noncustodial", "domains": ["wallet-late.example"], "standardWebhooks": True,
+        "callbackUrls": {"sep24": "https://wallet-late.example/callbacks/sep24"},
+        "webhookSecretRef": {"name": "wallet-late-hooks"}})
+    doc = eventually(lambda: kh.clients_doc(api.configmap(ns, CM)),
+                     lambda d: "wallet-late" in kh.items_by_name(d), REACT,
+                     "wallet-late rendered")
+    r2 = kh.revision(doc)
+    vol.sync(cm_data(api, ns))
+    eventually(lambda: processor.status_json().get("last_reload", {}),
+               lambda lr: lr.get("result") == "failed", RELOAD,
+               "the processor to refuse r2 while the webhook secret file is missing")
+    error = processor.status_json()["last_reload"]["error"]
+    assert "webhook_secret_file" in error and "wallet-late" in error, error
+    assert late_secret not in error
+    eventually.holds(lambda: (loaded_revision(processor), api.get_cbc(ns, "wallet-late")),
+                     lambda v: v[0] == str(r1) and not_ready(v[1]), OBSERVE,
+                     "r1 kept and wallet-late Pending while its file is missing")
+    assert kh.condition_is(api.get_cbc(ns, "wallet-sec"), "True", "Applied", 1)
+
+    secrets_vol.sync_secret(api.secret(ns, kh.CLIENT_SECRETS))
+    eventually(lambda: loaded_revision(processor), lambda v: v == str(r2), RELOAD,
+               "the processor to load r2 once the Secret volume has the file")
+    assert processor.status_json()["last_reload"]["result"] == "applied"
+    late = eventually(lambda: api.get_cbc(ns, "wallet-late"), applied(1), APPLY,
+                      "wallet-late Applied")
+    assert late["status"]["configGeneration"] == r2
+    log = processor.log_tail(10_000) + "\n".join(op.log_lines())
+    for secret in (current, previous, late_secret):
+        assert secret.removeprefix("whsec_") not in log, "a webhook secret in a log"
+    for line in kh.pem_body_lines(key):
+        assert line not in log, "private key material in a log"
+    assert op.running() and processor.running()

@@ -34,6 +34,8 @@ EVENTS_DIR = TESTDATA / "events"
 DEV_ENV = harness.read_env_file(TESTDATA / "dev.env")
 SEED = DEV_ENV["SECRET_SEP10_SIGNING_SEED"]
 JWT_SECRET = DEV_ENV["CALLBACK_API_SECRET"]
+# wallet-b's Standard Webhooks v1 (HMAC) secret, from a file as the clients file requires.
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"hygiene-webhook-secret-32-bytes!").decode()
 ANCHOR_ACCOUNT = "GDLVVGABQKYQVN6VJP7NHSLEA45A5YLS6PNKMIZFV4BBU2HXA5IRVHUR"
 DELIVERY_TIMEOUT = float(os.environ.get("ANCHOR_EVENTS_E2E_DELIVERY_TIMEOUT", "90"))
 RUN = uuid.uuid4().hex[:12]
@@ -154,8 +156,10 @@ class Scenario:
         clients = (TESTDATA / "clients.yaml").read_text(encoding="utf-8")
         clients = clients.replace("wallet-a.example:18081", f"wallet-a.example:{pa}")
         clients = clients.replace("wallet-b.example:18082", f"wallet-b.example:{pb}")
+        harness.write_secret(workdir / "whsec-b", WEBHOOK_SECRET)
         clients = clients.replace("  - name: wallet-b\n",
-                                  "  - name: wallet-b\n    standard_webhooks: true\n")
+                                  "  - name: wallet-b\n    standard_webhooks: true\n"
+                                  "    webhook_secret_file: whsec-b\n")
         assert "standard_webhooks: true" in clients
         clients_file = workdir / "clients.yaml"
         clients_file.write_text(clients, encoding="utf-8")
@@ -277,6 +281,7 @@ def test_no_secret_or_payload_is_shown(run):
     needles = sent_secrets(s.receivers)
     needles["seed"] = set(seed_encodings())
     needles["jwt secret"] = {JWT_SECRET}
+    needles["webhook secret"] = {WEBHOOK_SECRET, WEBHOOK_SECRET.removeprefix("whsec_")}
     needles["misspelled secret"] = {MISSPELLED_SECRET}
     needles["canary"] = set(event_canaries())
     needles["poison canary"] = {canary("poison-text"), canary("poison-object")}

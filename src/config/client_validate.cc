@@ -82,13 +82,7 @@ void CheckCallbackUrls(const CallbackUrls& urls, const std::string& where,
 
 void CheckFiles(const ClientConfig& client, const std::string& where,
                 std::vector<std::string>* problems) {
-  const std::pair<const char*, const std::string*> files[] = {
-      {"ca_file", &client.ca_file},
-      {"client_cert_file", &client.client_cert_file},
-      {"client_key_file", &client.client_key_file},
-      {"webhook_secret_file", &client.webhook_secret_file},
-      {"webhook_secret_previous_file", &client.webhook_secret_previous_file}};
-  for (const auto& [name, path] : files) {
+  for (const auto& [name, path] : ClientFiles(client)) {
     if (HasControlCharacter(*path)) {
       Problem(name, where, "must not contain control characters", problems);
     }

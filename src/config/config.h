@@ -145,6 +145,11 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
+// The files a client names, by clients-file key, in a fixed order: ca_file, client_cert_file,
+// client_key_file, webhook_secret_file, webhook_secret_previous_file (empty ones included).
+std::vector<std::pair<const char*, std::string*>> ClientFiles(ClientConfig& client);
+std::vector<std::pair<const char*, const std::string*>> ClientFiles(const ClientConfig& client);
+
 // The default lane options of each destination kind (SPEC §6.3).
 LaneOptions DefaultClientLaneOptions();
 LaneOptions DefaultCallbackApiLaneOptions();

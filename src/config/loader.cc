@@ -95,13 +95,7 @@ bool Readable(const std::string& path) {
 void ResolveClientFiles(const std::string& base_dir, std::vector<ClientConfig>* clients,
                         LoadedConfig* loaded, std::vector<std::string>* problems) {
   for (ClientConfig& client : *clients) {
-    const std::pair<const char*, std::string*> files[] = {
-        {"ca_file", &client.ca_file},
-        {"client_cert_file", &client.client_cert_file},
-        {"client_key_file", &client.client_key_file},
-        {"webhook_secret_file", &client.webhook_secret_file},
-        {"webhook_secret_previous_file", &client.webhook_secret_previous_file}};
-    for (const auto& [name, path] : files) {
+    for (const auto& [name, path] : ClientFiles(client)) {
       if (path->empty()) {
         continue;
       }
@@ -149,14 +143,9 @@ void CheckMaterialDigests(const std::vector<ClientConfig>& clients,
       continue;
     }
     std::map<std::string, std::string> contents;
-    const std::pair<const char*, const std::string*> files[] = {
-        {"client_cert_file", &client.client_cert_file},
-        {"client_key_file", &client.client_key_file},
-        {"webhook_secret_file", &client.webhook_secret_file},
-        {"webhook_secret_previous_file", &client.webhook_secret_previous_file}};
-    for (const auto& [name, path] : files) {
-      if (path->empty()) {
-        continue;
+    for (const auto& [name, path] : ClientFiles(client)) {
+      if (path->empty() || std::string_view(name) == "ca_file") {
+        continue;  // the CA bundle is not key material
       }
       Result<std::string> text = ReadTextFile(*path, name);
       if (!text.ok()) {

@@ -361,39 +361,69 @@ std::string Controller::OwnerUid() {
   return owner_uid_;
 }
 
+Result<std::optional<std::map<std::string, std::string>>> Controller::ReadData(
+    const std::string& path, const std::string& what, bool base64) {
+  Result<kube::Response> current = client_->Request("GET", path);
+  if (current.ok() && current->status == 404) {
+    return std::optional<std::map<std::string, std::string>>();
+  }
+  if (!current.ok() || current->status != 200) {
+    metrics_->CountApiError();
+    return Error{"reading " + what + " failed: " + HttpProblem(current)};
+  }
+  Result<rapidjson::Document> object = ParseJson(current->body, what);
+  if (!object.ok()) {
+    return object.error();
+  }
+  std::map<std::string, std::string> data;
+  if (const rapidjson::Value* values = Member(*object, "data"); values && values->IsObject()) {
+    for (const auto& member : values->GetObject()) {
+      if (!member.value.IsString()) {
+        continue;
+      }
+      std::string_view value(member.value.GetString(), member.value.GetStringLength());
+      data[member.name.GetString()] =
+          base64 ? signing::Base64Decode(value).value_or(std::string()) : std::string(value);
+    }
+  }
+  return std::optional<std::map<std::string, std::string>>(std::move(data));
+}
+
+Status Controller::ServerSideApply(const std::string& path, const std::string& manifest,
+                                   const std::string& what) {
+  Result<kube::Response> applied = client_->Request(
+      "PATCH", path + "?fieldManager=" + std::string(kFieldManager) + "&force=true", manifest,
+      "application/apply-patch+yaml");
+  if (!applied.ok() || (applied->status != 200 && applied->status != 201)) {
+    metrics_->CountApiError();
+    return Error{"applying " + what + " failed: " + HttpProblem(applied)};
+  }
+  return {};
+}
+
 Result<int64_t> Controller::ApplyConfigMap(const Rendering& rendering, bool* changed) {
   *changed = false;
   std::string path = "/api/v1/namespaces/" + kube::QueryEscape(settings_.ns) + "/configmaps/" +
                      kube::QueryEscape(settings_.clients_configmap);
-  Result<kube::Response> current = client_->Request("GET", path);
-  if (!current.ok() || (current->status != 200 && current->status != 404)) {
-    metrics_->CountApiError();
-    return Error{"reading ConfigMap " + settings_.clients_configmap +
-                 " failed: " + HttpProblem(current)};
+  std::string what = "ConfigMap " + settings_.clients_configmap;
+  Result<std::optional<std::map<std::string, std::string>>> current = ReadData(path, what, false);
+  if (!current.ok()) {
+    return current.error();
   }
   int64_t revision = 0;
   std::string document;
   std::map<std::string, std::string> files;
-  if (current->status == 200) {
-    Result<rapidjson::Document> map = ParseJson(current->body, "the clients ConfigMap");
-    if (!map.ok()) {
-      return map.error();
-    }
-    if (const rapidjson::Value* data = Member(*map, "data"); data && data->IsObject()) {
-      for (const auto& member : data->GetObject()) {
-        std::string name = member.name.GetString();
-        std::string value = member.value.IsString() ? member.value.GetString() : "";
-        if (name == settings_.clients_key) {
-          document = value;
-        } else if (name.rfind("ca-", 0) == 0) {
-          files[name] = value;
-        }
+  if (*current) {
+    for (const auto& [name, value] : **current) {
+      if (name == settings_.clients_key) {
+        document = value;
+      } else if (name.rfind("ca-", 0) == 0) {
+        files[name] = value;
       }
     }
     revision = DocumentRevision(document).value_or(0);
   }
-  if (current->status == 200 && document == ClientsDocument(revision, rendering) &&
-      files == rendering.files) {
+  if (*current && document == ClientsDocument(revision, rendering) && files == rendering.files) {
     return revision;
   }
   int64_t next = revision + 1;
@@ -441,13 +471,10 @@ Result<int64_t> Controller::ApplyConfigMap(const Rendering& rendering, bool* cha
   }
   w.EndObject();
   w.EndObject();
-  Result<kube::Response> applied = client_->Request(
-      "PATCH", path + "?fieldManager=" + std::string(kFieldManager) + "&force=true",
-      std::string(buffer.GetString(), buffer.GetSize()), "application/apply-patch+yaml");
-  if (!applied.ok() || (applied->status != 200 && applied->status != 201)) {
-    metrics_->CountApiError();
-    return Error{"applying ConfigMap " + settings_.clients_configmap +
-                 " failed: " + HttpProblem(applied)};
+  if (Status status =
+          ServerSideApply(path, std::string(buffer.GetString(), buffer.GetSize()), what);
+      !status.ok()) {
+    return status.error();
   }
   *changed = true;
   ops::Log().Info("clients ConfigMap written",
@@ -458,32 +485,13 @@ Result<int64_t> Controller::ApplyConfigMap(const Rendering& rendering, bool* cha
 Status Controller::ApplyClientSecrets(const Rendering& rendering) {
   std::string path = "/api/v1/namespaces/" + kube::QueryEscape(settings_.ns) + "/secrets/" +
                      kube::QueryEscape(settings_.client_secrets_secret);
-  Result<kube::Response> current = client_->Request("GET", path);
-  if (current.ok() && current->status == 404 && rendering.secret_files.empty()) {
-    return {};  // nothing to hold and nothing held
+  std::string what = "Secret " + settings_.client_secrets_secret;
+  Result<std::optional<std::map<std::string, std::string>>> held = ReadData(path, what, true);
+  if (!held.ok()) {
+    return held.error();
   }
-  if (!current.ok() || (current->status != 200 && current->status != 404)) {
-    metrics_->CountApiError();
-    return Error{"reading Secret " + settings_.client_secrets_secret +
-                 " failed: " + HttpProblem(current)};
-  }
-  if (current->status == 200) {
-    Result<rapidjson::Document> secret = ParseJson(current->body, "the client-secrets Secret");
-    if (!secret.ok()) {
-      return secret.error();
-    }
-    std::map<std::string, std::string> held;
-    if (const rapidjson::Value* data = Member(*secret, "data"); data && data->IsObject()) {
-      for (const auto& member : data->GetObject()) {
-        if (member.value.IsString()) {
-          held[member.name.GetString()] =
-              signing::Base64Decode(member.value.GetString()).value_or(std::string());
-        }
-      }
-    }
-    if (held == rendering.secret_files) {
-      return {};
-    }
+  if (*held ? **held == rendering.secret_files : rendering.secret_files.empty()) {
+    return {};  // holds exactly what it should (or nothing is needed and nothing exists)
   }
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
@@ -507,13 +515,10 @@ Status Controller::ApplyClientSecrets(const Rendering& rendering) {
   }
   w.EndObject();
   w.EndObject();
-  Result<kube::Response> applied = client_->Request(
-      "PATCH", path + "?fieldManager=" + std::string(kFieldManager) + "&force=true",
-      std::string(buffer.GetString(), buffer.GetSize()), "application/apply-patch+yaml");
-  if (!applied.ok() || (applied->status != 200 && applied->status != 201)) {
-    metrics_->CountApiError();
-    return Error{"applying Secret " + settings_.client_secrets_secret +
-                 " failed: " + HttpProblem(applied)};
+  if (Status status =
+          ServerSideApply(path, std::string(buffer.GetString(), buffer.GetSize()), what);
+      !status.ok()) {
+    return status;
   }
   ops::Log().Info("client-secrets Secret written",
                   {{"secret", settings_.client_secrets_secret},

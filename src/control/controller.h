@@ -57,6 +57,13 @@ class Controller {
   // One pass; returns how long to wait before the next one when nothing changes.
   Result<std::chrono::milliseconds> Reconcile();
   Result<SecretIndex> FetchSecrets(const std::vector<CallbackClient>& clients);
+  // The `data` of the ConfigMap or Secret at `path` (base64-decoded for a Secret); none when it
+  // does not exist.
+  Result<std::optional<std::map<std::string, std::string>>> ReadData(const std::string& path,
+                                                                     const std::string& what,
+                                                                     bool base64);
+  Status ServerSideApply(const std::string& path, const std::string& manifest,
+                         const std::string& what);
   Result<int64_t> ApplyConfigMap(const Rendering& rendering, bool* changed);
   Status ApplyClientSecrets(const Rendering& rendering);
   std::string OwnerUid();

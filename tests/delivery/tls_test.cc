@@ -7,17 +7,10 @@
 #include <string>
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "delivery/http_sender.h"
-
-extern char** environ;
+#include "support/python_helper.h"
 
 namespace anchor_events::delivery {
 namespace {
@@ -29,39 +22,11 @@ using std::chrono::milliseconds;
 class TlsReceivers {
  public:
   bool Start() {
-    std::string pattern = (fs::temp_directory_path() / "tls_test.XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-    int to_child[2];
-    int from_child[2];
-    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) return false;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
-    std::string script = ANCHOR_EVENTS_TLS_RECEIVER;
-    std::string dir = dir_.string();
-    char* argv[] = {const_cast<char*>("python3"), script.data(), dir.data(), nullptr};
-    int spawned = posix_spawnp(&pid_, "python3", &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(to_child[0]);
-    close(from_child[1]);
-    stdin_ = to_child[1];
-    bool ready = spawned == 0 && ReadPorts(from_child[0]);
-    close(from_child[0]);
-    return ready;
+    std::string line = helper_.Start(ANCHOR_EVENTS_TLS_RECEIVER, "tls_test");
+    return std::sscanf(line.c_str(), "PORTS %d %d", &tls_port_, &mtls_port_) == 2;
   }
 
-  ~TlsReceivers() {
-    if (stdin_ >= 0) close(stdin_);
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
-  std::string File(const std::string& name) const { return (dir_ / name).string(); }
+  std::string File(const std::string& name) const { return (helper_.dir() / name).string(); }
   std::string TlsUrl() const { return "https://127.0.0.1:" + std::to_string(tls_port_) + "/cb"; }
   std::string MtlsUrl() const { return "https://127.0.0.1:" + std::to_string(mtls_port_) + "/cb"; }
 
@@ -91,17 +56,7 @@ class TlsReceivers {
   }
 
  private:
-  bool ReadPorts(int fd) {
-    std::string line;
-    char c;
-    pollfd poller{fd, POLLIN, 0};
-    while (poll(&poller, 1, 30000) > 0 && read(fd, &c, 1) == 1 && c != '\n') line += c;
-    return std::sscanf(line.c_str(), "PORTS %d %d", &tls_port_, &mtls_port_) == 2;
-  }
-
-  fs::path dir_;
-  pid_t pid_ = -1;
-  int stdin_ = -1;
+  anchor_events::testing::PythonHelper helper_;
   int tls_port_ = 0;
   int mtls_port_ = 0;
 };

@@ -14,13 +14,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
+#include "support/python_helper.h"
 
 namespace anchor_events::kube {
 namespace {
@@ -60,54 +57,17 @@ std::string Base64(const std::string& bytes) {
 class FakeApiServer {
  public:
   bool Start() {
-    std::string pattern = (fs::temp_directory_path() / "kube_client_test.XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-    int to_child[2];
-    int from_child[2];
-    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) return false;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
-    std::string script = ANCHOR_EVENTS_FAKE_APISERVER;
-    std::string dir = dir_.string();
-    char* argv[] = {const_cast<char*>("python3"), script.data(), dir.data(), nullptr};
-    int spawned = posix_spawnp(&pid_, "python3", &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(to_child[0]);
-    close(from_child[1]);
-    stdin_ = to_child[1];
-    bool ready = spawned == 0 && ReadPort(from_child[0]);
-    close(from_child[0]);
-    return ready;
-  }
-
-  ~FakeApiServer() {
-    if (stdin_ >= 0) close(stdin_);
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    fs::remove_all(dir_);
-  }
-
-  std::string server() const { return "https://127.0.0.1:" + std::to_string(port_); }
-  std::string File(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  bool ReadPort(int fd) {
-    std::string line;
-    char c = 0;
-    pollfd readable{fd, POLLIN, 0};
-    while (poll(&readable, 1, 30000) > 0 && read(fd, &c, 1) == 1 && c != '\n') line += c;
+    std::string line = helper_.Start(ANCHOR_EVENTS_FAKE_APISERVER, "kube_client_test");
     if (line.rfind("PORT ", 0) != 0) return false;
     port_ = std::stoi(line.substr(5));
     return true;
   }
 
-  fs::path dir_;
-  pid_t pid_ = -1;
-  int stdin_ = -1;
+  std::string server() const { return "https://127.0.0.1:" + std::to_string(port_); }
+  std::string File(const std::string& name) const { return (helper_.dir() / name).string(); }
+
+ private:
+  anchor_events::testing::PythonHelper helper_;
   int port_ = 0;
 };
 

@@ -15,7 +15,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config \
       librdkafka-dev libcpprest-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev \
-      libssl-dev libcurl4-openssl-dev rapidjson-dev \
+      libssl-dev libsodium-dev libcurl4-openssl-dev rapidjson-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the binary is built from (see .dockerignore); examples/events is compiled into the
@@ -32,12 +32,12 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DANCHOR_EVE
 
 FROM ${BASE_IMAGE}
 # The libraries `anchor-events` links (readelf -d: yaml-cpp, rdkafka, curl, cpprest,
-# prometheus-cpp-core, OpenSSL; libstdc++ is in the base) and the CA bundle libcurl and
+# prometheus-cpp-core, OpenSSL, libsodium; libstdc++ is in the base) and the CA bundle libcurl and
 # librdkafka verify TLS peers with. scripts/build-image.sh --check fails on any missing library.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates libcpprest2.10 libcurl4 libprometheus-cpp-core1.0 librdkafka1 libssl3 \
-      libyaml-cpp0.7 \
+      ca-certificates libcpprest2.10 libcurl4 libprometheus-cpp-core1.0 librdkafka1 libsodium23 \
+      libssl3 libyaml-cpp0.7 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 anchor-events \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

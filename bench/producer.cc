@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
   Set(conf, "acks", "all");
   Set(conf, "linger.ms", rate > 0 ? "0" : "20");
   Set(conf, "batch.num.messages", "10000");
+  // Record batches no larger than the Platform's Java producer makes (batch.size 16384): a
+  // consumer fetches whole batches, so larger ones would make every prefetch bound coarser.
+  Set(conf, "batch.size", "16384");
   Set(conf, "queue.buffering.max.messages", "1000000");
   Set(conf, "compression.type", "none");
   rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);

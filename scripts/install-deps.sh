@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-format
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and clang's sanitizer runtimes
   librdkafka-dev libcpprest-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libssl-dev
+  libsodium-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev rapidjson-dev
   kcat curl python3 python3-venv openjdk-17-jre-headless maven
 )

@@ -1,6 +1,9 @@
 // anchor-events: Anchor Platform events from Kafka to signed HTTP callbacks.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+
+#include <malloc.h>
 
 #include "app/commands.h"
 
@@ -32,6 +35,12 @@ constexpr const char* kUsage =
 
 int main(int argc, char** argv) {
   using namespace anchor_events::app;
+  // Every lane and every librdkafka client has threads; glibc would give them up to 8 malloc
+  // arenas per core, each keeping freed memory. Two bound the RSS of a process with many lanes
+  // (MALLOC_ARENA_MAX in the environment still wins).
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
+    mallopt(M_ARENA_MAX, 2);
+  }
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return kExitUsage;

@@ -39,6 +39,8 @@ Lane::~Lane() {
 }
 
 Status Lane::Start() {
+  // Records are taken only while the read-ahead window has room (PollKafka).
+  settings_.consumer.partition_queues = true;
   Result<std::unique_ptr<kafka::Consumer>> consumer =
       kafka::Consumer::Create(settings_.consumer, this);
   if (!consumer.ok()) {
@@ -126,17 +128,23 @@ void Lane::Run() {
 }
 
 void Lane::PollKafka() {
-  // The window (records read past the acknowledged offsets) is what a crash would deliver
-  // again, so it is a hard bound: the partitions pause the moment it is full. Pausing is
-  // synchronous in librdkafka and drops what was prefetched for them, so polling goes on only
-  // to serve commits and rebalances. Drained to empty: the wakeup descriptor fires only when
-  // the queue goes from empty to non-empty.
-  const size_t limit = ReadAheadLimit();
+  // Rebalances, commit answers and errors. Records come this way only for a partition whose
+  // own queue could not be opened.
   while (std::optional<kafka::Record> record = consumer_->Poll(0)) {
     HandleRecord(std::move(*record));
-    if (!consumer_->paused() && tracker_.window() >= limit) {
-      consumer_->PauseAll();
+  }
+  // The window (records read past the acknowledged offsets) is what a crash would deliver
+  // again, so it is a hard bound: records are taken only while it has room. What is not taken
+  // stays in librdkafka's bounded per-partition prefetch, which stops fetching when full. The
+  // partitions are never paused for this: librdkafka discards a paused partition's prefetch and
+  // fetches it again after resuming, which capped a busy lane at about one window per second.
+  const size_t limit = ReadAheadLimit();
+  while (tracker_.window() < limit) {
+    std::optional<kafka::Record> record = consumer_->Take();
+    if (!record) {
+      break;
     }
+    HandleRecord(std::move(*record));
   }
   UpdatePause();
 }

@@ -54,7 +54,7 @@ struct LaneStatus {
   std::string group_id;
   bool running = false;
   bool joined = false;
-  bool paused = false;
+  bool paused = false;             // the read-ahead window is full: no record is taken
   std::string circuit = "closed";  // closed, open or probing
   std::vector<int32_t> partitions;
   int64_t in_flight = 0;
@@ -138,6 +138,7 @@ class Lane : private kafka::RebalanceListener {
   size_t max_pending_;
   std::chrono::steady_clock::time_point next_commit_;
   bool commit_in_flight_ = false;  // an offset commit awaits the broker's answer
+  bool window_full_ = false;       // no record is taken until commits make room
   std::chrono::steady_clock::time_point next_status_;
   std::chrono::steady_clock::time_point drain_deadline_;
   bool draining_ = false;

@@ -54,14 +54,11 @@ size_t Lane::ReadAheadLimit() const {
 }
 
 void Lane::UpdatePause() {
-  size_t window = tracker_.window();
-  size_t limit = ReadAheadLimit();
-  if (!consumer_->paused() && window >= limit) {
-    consumer_->PauseAll();
-    log_.Debug("read-ahead window full, partitions paused",
-               {{"window", static_cast<int64_t>(window)}});
-  } else if (consumer_->paused() && window <= limit / 2) {
-    consumer_->ResumeAll();
+  bool full = tracker_.window() >= ReadAheadLimit();
+  if (full != window_full_) {
+    window_full_ = full;
+    log_.Debug(full ? "read-ahead window full, reading paused" : "reading resumed",
+               {{"window", static_cast<int64_t>(tracker_.window())}});
   }
 }
 
@@ -89,7 +86,7 @@ void Lane::PublishStatus(bool force) {
   next_status_ = now + kStatusInterval;
   std::vector<kafka::PartitionOffset> committable = tracker_.AllCommittable();
   status_.joined = consumer_->joined();
-  status_.paused = consumer_->paused();
+  status_.paused = window_full_;
   status_.last_error = consumer_->last_error();
   status_.circuit = circuit_.state() == Circuit::State::kClosed
                         ? "closed"

@@ -19,6 +19,9 @@ struct ListDeleter {
 };
 using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 
+// What librdkafka writes to the wakeup pipe when a queue goes from empty to non-empty.
+constexpr char kWake = 1;
+
 std::vector<int32_t> Partitions(const rd_kafka_topic_partition_list_t* list) {
   std::vector<int32_t> out;
   for (int i = 0; i < list->cnt; ++i) {
@@ -47,6 +50,10 @@ Result<ConfPtr> ConsumerConf(const ConsumerOptions& options) {
   if (!conf.ok()) {
     return conf;
   }
+  const int partition_kbytes = options.partition_queues ? std::max(64, options.prefetch_kbytes / 4)
+                                                        : options.prefetch_kbytes;
+  const int fetch_kbytes = options.partition_queues ? std::max(256, options.prefetch_kbytes)
+                                                    : std::max(1024, options.prefetch_kbytes);
   const std::vector<std::pair<std::string, std::string>> properties = {
       {"group.id", options.group_id},
       {"enable.auto.commit", "false"},
@@ -54,9 +61,15 @@ Result<ConfPtr> ConsumerConf(const ConsumerOptions& options) {
       {"auto.offset.reset",
        options.start_offset == config::StartOffset::kEarliest ? "earliest" : "latest"},
       {"partition.assignment.strategy", "cooperative-sticky"},
-      // Bounded prefetch: many lanes share one process (SPEC §9 memory targets).
-      {"queued.max.messages.kbytes", std::to_string(options.prefetch_kbytes)},
-      {"fetch.max.bytes", std::to_string(std::max(1024, options.prefetch_kbytes) * 1024)},
+      // Bounded prefetch: many lanes share one process (SPEC §9 memory targets). With
+      // partition queues the bound applies to each partition, so a quarter of the lane's share
+      // goes to each; a fetch brings at most that much of one partition.
+      {"queued.max.messages.kbytes", std::to_string(partition_kbytes)},
+      {"max.partition.fetch.bytes", std::to_string(partition_kbytes * 1024)},
+      // A fetch response stays in memory until its last record is taken, so with partition
+      // queues it is kept to the lane's share (records larger than that still arrive whole).
+      {"fetch.max.bytes", std::to_string(fetch_kbytes * 1024)},
+      {"message.max.bytes", std::to_string(fetch_kbytes * 1024)},
       {"enable.partition.eof", "false"},
   };
   for (const auto& [name, value] : properties) {
@@ -86,6 +99,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
   consumer->listener_ = listener;
   consumer->topic_ = options.topic;
   consumer->group_id_ = options.group_id;
+  consumer->partition_queues_ = options.partition_queues;
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Consumer::RebalanceCallback);
   rd_kafka_conf_set_offset_commit_cb(conf->get(), &Consumer::CommitCallback);
   rd_kafka_conf_set_opaque(conf->get(), consumer.get());
@@ -104,7 +118,6 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
   }
   consumer->wakeup_read_fd_ = fds[0];
   consumer->wakeup_write_fd_ = fds[1];
-  static const char kWake = 1;
   rd_kafka_queue_io_event_enable(consumer->queue_, consumer->wakeup_write_fd_, &kWake, 1);
 
   ListPtr topics(rd_kafka_topic_partition_list_new(1));
@@ -117,6 +130,9 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
 
 Consumer::~Consumer() {
   Close();
+  for (const PartitionQueue& open : partition_queues_open_) {
+    rd_kafka_queue_destroy(open.queue);
+  }
   if (queue_ != nullptr) {
     rd_kafka_queue_destroy(queue_);
   }
@@ -153,6 +169,9 @@ void Consumer::OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_lis
   bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(handle_), "COOPERATIVE") == 0;
   std::vector<int32_t> changed = Partitions(partitions);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (partition_queues_) {
+      OpenPartitionQueues(partitions);  // before the fetcher starts, so no record goes elsewhere
+    }
     rd_kafka_error_t* error = nullptr;
     if (cooperative) {
       error = rd_kafka_incremental_assign(handle_, partitions);
@@ -185,14 +204,60 @@ void Consumer::OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_lis
   } else {
     rd_kafka_assign(handle_, nullptr);
   }
+  ClosePartitionQueues(changed);
   for (int32_t p : changed) {
     assigned_.erase(std::remove(assigned_.begin(), assigned_.end(), p), assigned_.end());
   }
   joined_ = true;
 }
 
+void Consumer::OpenPartitionQueues(const rd_kafka_topic_partition_list_t* partitions) {
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const rd_kafka_topic_partition_t& elem = partitions->elems[i];
+    rd_kafka_queue_t* queue = rd_kafka_queue_get_partition(handle_, elem.topic, elem.partition);
+    if (queue == nullptr) {
+      continue;  // its records keep arriving through Poll()
+    }
+    rd_kafka_queue_forward(queue, nullptr);
+    rd_kafka_queue_io_event_enable(queue, wakeup_write_fd_, &kWake, 1);
+    partition_queues_open_.push_back({elem.partition, queue});
+  }
+}
+
+void Consumer::ClosePartitionQueues(const std::vector<int32_t>& partitions) {
+  auto closing = [&](const PartitionQueue& open) {
+    if (std::find(partitions.begin(), partitions.end(), open.partition) == partitions.end()) {
+      return false;
+    }
+    rd_kafka_queue_io_event_enable(open.queue, -1, nullptr, 0);
+    rd_kafka_queue_destroy(open.queue);
+    return true;
+  };
+  partition_queues_open_.erase(
+      std::remove_if(partition_queues_open_.begin(), partition_queues_open_.end(), closing),
+      partition_queues_open_.end());
+  next_queue_ = 0;
+}
+
 std::optional<Record> Consumer::Poll(int timeout_ms) {
-  rd_kafka_message_t* message = rd_kafka_consumer_poll(handle_, timeout_ms);
+  return ToRecord(rd_kafka_consumer_poll(handle_, timeout_ms));
+}
+
+std::optional<Record> Consumer::Take() {
+  const size_t count = partition_queues_open_.size();
+  for (size_t i = 0; i < count; ++i) {
+    rd_kafka_queue_t* queue = partition_queues_open_[next_queue_ % count].queue;
+    next_queue_ = (next_queue_ + 1) % count;
+    while (rd_kafka_message_t* message = rd_kafka_consume_queue(queue, 0)) {
+      if (std::optional<Record> record = ToRecord(message)) {
+        return record;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Record> Consumer::ToRecord(rd_kafka_message_t* message) {
   if (message == nullptr) {
     return std::nullopt;
   }

@@ -49,6 +49,11 @@ struct ConsumerOptions {
   // librdkafka's prefetch queue (queued.max.messages.kbytes; fetch.max.bytes follows it, at
   // least 1 MiB). Many lanes share one process, so the processor divides one budget among them.
   int prefetch_kbytes = 4096;
+  // Each assigned partition's records stay in their own librdkafka queue and are taken with
+  // Take() only when the caller has room, so a full caller never pauses: pausing makes
+  // librdkafka discard its prefetch and fetch it again after resuming. Poll() then serves only
+  // rebalances, commits and errors.
+  bool partition_queues = false;
 };
 
 // Used by one lane thread; not thread-safe.
@@ -64,7 +69,11 @@ class Consumer {
   // and errors. Transient broker errors are logged, not returned.
   std::optional<Record> Poll(int timeout_ms);
 
-  // Readable when Poll has work; the lane clears it with DrainWakeups().
+  // With partition_queues: the next record of an assigned partition, taken round-robin across
+  // partitions, or nothing when none is queued. Records of one partition come in order.
+  std::optional<Record> Take();
+
+  // Readable when Poll or Take has work; the lane clears it with DrainWakeups().
   int wakeup_fd() const { return wakeup_read_fd_; }
   void DrainWakeups();
 
@@ -103,6 +112,14 @@ class Consumer {
   static void CommitCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t* offsets, void* opaque);
   void OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+  std::optional<Record> ToRecord(rd_kafka_message_t* message);
+  void OpenPartitionQueues(const rd_kafka_topic_partition_list_t* partitions);
+  void ClosePartitionQueues(const std::vector<int32_t>& partitions);
+
+  struct PartitionQueue {
+    int32_t partition;
+    rd_kafka_queue_t* queue;
+  };
   rd_kafka_topic_partition_list_t* AssignedList() const;
 
   rd_kafka_t* handle_ = nullptr;
@@ -111,6 +128,9 @@ class Consumer {
   std::string topic_;
   std::string group_id_;
   std::vector<int32_t> assigned_;
+  bool partition_queues_ = false;
+  std::vector<PartitionQueue> partition_queues_open_;
+  size_t next_queue_ = 0;  // where Take() starts its round
   bool paused_ = false;
   bool joined_ = false;
   bool closed_ = false;

@@ -2,6 +2,8 @@
 // and an injected clock for the retry schedule.
 #include "delivery/lane.h"
 
+#include <algorithm>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -135,6 +137,44 @@ TEST_F(LaneTest, EventThatKeepsFailingIsDeadLetteredWhileOthersFlow) {
     delivered += r.body.find("\"event-3\"") == std::string::npos ? 1 : 0;
   }
   EXPECT_EQ(delivered, 39u);
+}
+
+TEST_F(LaneTest, AFullReadAheadWindowStopsReadingWithoutPausingOrLosingRecords) {
+  // A destination slower than Kafka: the lane reads at most its window (max(256, 16 x 8)) past
+  // the acknowledged offsets, and everything arrives once, in order, without a gap.
+  receiver_.Respond([](const RecordedRequest&) {
+    std::this_thread::sleep_for(milliseconds(2));
+    return CannedResponse{200, {}, ""};
+  });
+  constexpr int kEvents = 1500;
+  std::vector<std::string> events;
+  for (int i = 0; i < kEvents; ++i) events.push_back(EventWithKey(i));
+  Produce(events);
+  auto lane = StartLane(config::RetryPolicy{}, "lane-test-window", &Clock::Real());
+
+  int64_t widest = 0;
+  bool seen_full = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (receiver_.Requests().size() < kEvents && std::chrono::steady_clock::now() < deadline) {
+    LaneStatus status = lane->Snapshot();
+    widest = std::max(widest, status.window);
+    seen_full = seen_full || status.paused;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  lane->Stop(clock_.Now());
+  lane->Join();
+
+  EXPECT_LE(widest, 256);
+  EXPECT_TRUE(seen_full) << "the destination was slower than Kafka, so the window filled";
+  std::vector<RecordedRequest> requests = receiver_.Requests();
+  ASSERT_EQ(requests.size(), static_cast<size_t>(kEvents));
+  std::set<std::string> ids;
+  for (const RecordedRequest& r : requests) {
+    size_t at = r.body.find("\"event-");
+    ASSERT_NE(at, std::string::npos);
+    ids.insert(r.body.substr(at, r.body.find('"', at + 1) - at));
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kEvents)) << "every event once";
 }
 
 }  // namespace

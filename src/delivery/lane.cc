@@ -152,9 +152,12 @@ void Lane::PollKafka() {
 void Lane::HandleRecord(kafka::Record record) {
   lane_metrics_.consumed->Increment();
   tracker_.Add(record.partition, record.offset);
-  event::ParseResult parsed =
-      event::ParseEvent(record.value, static_cast<size_t>(settings_.max_event_bytes));
-  if (const auto* poison = std::get_if<event::Poison>(&parsed)) {
+  const size_t max_bytes = static_cast<size_t>(settings_.max_event_bytes);
+  std::shared_ptr<const event::ParseResult> parsed =
+      settings_.parse_cache
+          ? settings_.parse_cache->Parse(record.partition, record.offset, record.value, max_bytes)
+          : std::make_shared<const event::ParseResult>(event::ParseEvent(record.value, max_bytes));
+  if (const auto* poison = std::get_if<event::Poison>(parsed.get())) {
     std::string reason(event::PoisonReasonLabel(poison->reason));
     metrics_->CountPoison(settings_.name, reason);
     int64_t suppressed = 0;
@@ -179,7 +182,7 @@ void Lane::HandleRecord(kafka::Record record) {
     }
     return;
   }
-  const event::Event& event = std::get<event::Event>(parsed);
+  const event::Event& event = std::get<event::Event>(*parsed);
   auto prepared = settings_.destination->Prepare(event, clock_->WallNow());
   if (const auto* skip = std::get_if<event::SkipReason>(&prepared)) {
     metrics_->CountSkipped(settings_.name, std::string(event::SkipReasonLabel(*skip)));

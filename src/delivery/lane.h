@@ -21,6 +21,7 @@
 #include "delivery/http_sender.h"
 #include "delivery/key_scheduler.h"
 #include "delivery/retry_policy.h"
+#include "event/parse_cache.h"
 #include "kafka/commit_tracker.h"
 #include "kafka/consumer.h"
 #include "kafka/dead_letter_writer.h"
@@ -44,6 +45,8 @@ struct LaneSettings {
   int64_t max_event_bytes = 1 << 20;
   // Where rejected and exhausted events go; null drops them (tests only).
   std::shared_ptr<kafka::DeadLetterWriter> dead_letters;
+  // Shared by the lanes of a process so a record is parsed about once; null: each lane parses.
+  std::shared_ptr<event::ParseCache> parse_cache;
   // Poison is the same for every lane: exactly one lane writes it to the dead-letter topic.
   bool dead_letter_poison = false;
 };

@@ -238,6 +238,7 @@ Status Processor::Apply(const config::Config& config) {
   }
   for (auto& [name, entry] : *built) {
     entry.second.dead_letters = dead_letters_;
+    entry.second.parse_cache = parse_cache_;
     entry.second.dead_letter_poison = name == poison_owner;
     entry.first += entry.second.dead_letter_poison ? "|poison" : "";
   }

@@ -1,0 +1,55 @@
+// Every lane reads every record of the topic (one consumer group per lane), and most of a wallet
+// lane's records are only parsed to learn they belong to another client. The lanes of one
+// process share the parse of a record through this cache: the first lane to read it parses it,
+// the others reuse the result while it is recent. A result is reused only for the very same
+// bytes, so a recreated topic or a reused offset can never hand a lane another record's event.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "event/event.h"
+
+namespace anchor_events::event {
+
+// Thread-safe. Results are immutable and shared; an Event's document is only ever read.
+class ParseCache {
+ public:
+  // `capacity` records are kept, the oldest dropped first.
+  explicit ParseCache(size_t capacity);
+
+  // ParseEvent(value, max_bytes), or the result another caller got for the same partition,
+  // offset, bytes and limit.
+  std::shared_ptr<const ParseResult> Parse(int32_t partition, int64_t offset,
+                                           std::string_view value, size_t max_bytes);
+
+  // How many calls reused a result (for the benchmark's notes and tests).
+  uint64_t hits() const;
+
+ private:
+  struct Entry {
+    std::string value;
+    size_t max_bytes = 0;
+    std::shared_ptr<const ParseResult> result;
+  };
+  using Key = std::pair<int32_t, int64_t>;
+  struct KeyHash {
+    size_t operator()(const Key& key) const {
+      return std::hash<int64_t>()(key.second * 1021 + key.first);
+    }
+  };
+
+  const size_t capacity_;
+  mutable std::mutex mutex_;
+  std::unordered_map<Key, std::shared_ptr<const Entry>, KeyHash> entries_;
+  std::deque<Key> order_;  // insertion order, for eviction
+  uint64_t hits_ = 0;
+};
+
+}  // namespace anchor_events::event

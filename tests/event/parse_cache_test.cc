@@ -1,0 +1,94 @@
+#include "event/parse_cache.h"
+
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace anchor_events::event {
+namespace {
+
+std::string Transaction(const std::string& id, const std::string& domain) {
+  return R"({"type":"transaction_created","id":")" + id +
+         R"(","sep":"24","transaction":{"id":"tx-1","sep":"24","status":"incomplete","client_domain":")" +
+         domain + R"("}})";
+}
+
+const Event& AsEvent(const std::shared_ptr<const ParseResult>& result) {
+  return std::get<Event>(*result);
+}
+
+TEST(ParseCacheTest, TheSameRecordIsParsedOnceAndShared) {
+  ParseCache cache(8);
+  std::string record = Transaction("e-1", "wallet-a.example");
+  auto first = cache.Parse(0, 10, record, 1 << 20);
+  auto second = cache.Parse(0, 10, record, 1 << 20);
+  EXPECT_EQ(first.get(), second.get());
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_EQ(AsEvent(second).client_domain, "wallet-a.example");
+}
+
+TEST(ParseCacheTest, OtherBytesAtTheSameOffsetAreParsedAgain) {
+  // A recreated topic reuses offsets: the cache must never hand back another record's event.
+  ParseCache cache(8);
+  auto old_record = cache.Parse(0, 10, Transaction("e-1", "wallet-a.example"), 1 << 20);
+  auto new_record = cache.Parse(0, 10, Transaction("e-2", "wallet-b.example"), 1 << 20);
+  EXPECT_EQ(cache.hits(), 0u);
+  EXPECT_EQ(AsEvent(old_record).id, "e-1");
+  EXPECT_EQ(AsEvent(new_record).id, "e-2");
+  EXPECT_EQ(AsEvent(new_record).client_domain, "wallet-b.example");
+  // Another partition at the same offset is another record too.
+  EXPECT_EQ(AsEvent(cache.Parse(1, 10, Transaction("e-3", "c.example"), 1 << 20)).id, "e-3");
+}
+
+TEST(ParseCacheTest, ALowerSizeLimitIsNotAnsweredFromALargerOne) {
+  ParseCache cache(8);
+  std::string record = Transaction("e-1", "wallet-a.example");
+  ASSERT_TRUE(std::holds_alternative<Event>(*cache.Parse(0, 1, record, 1 << 20)));
+  auto limited = cache.Parse(0, 1, record, 16);
+  ASSERT_TRUE(std::holds_alternative<Poison>(*limited));
+  EXPECT_EQ(std::get<Poison>(*limited).reason, PoisonReason::kTooLarge);
+}
+
+TEST(ParseCacheTest, PoisonIsSharedLikeAnEvent) {
+  ParseCache cache(8);
+  auto first = cache.Parse(0, 5, "{not json", 1 << 20);
+  auto second = cache.Parse(0, 5, "{not json", 1 << 20);
+  ASSERT_TRUE(std::holds_alternative<Poison>(*second));
+  EXPECT_EQ(std::get<Poison>(*second).reason, PoisonReason::kInvalidJson);
+  EXPECT_EQ(first.get(), second.get());
+}
+
+TEST(ParseCacheTest, KeepsOnlyTheNewestRecords) {
+  ParseCache cache(2);
+  std::string record = Transaction("e-1", "a.example");
+  auto oldest = cache.Parse(0, 1, record, 1 << 20);
+  cache.Parse(0, 2, record, 1 << 20);
+  cache.Parse(0, 3, record, 1 << 20);  // drops offset 1
+  auto again = cache.Parse(0, 1, record, 1 << 20);
+  EXPECT_NE(oldest.get(), again.get());
+  EXPECT_EQ(cache.hits(), 0u);
+  EXPECT_EQ(AsEvent(again).id, "e-1");  // a result handed out earlier stays valid
+  EXPECT_EQ(AsEvent(oldest).id, "e-1");
+}
+
+TEST(ParseCacheTest, LanesOnManyThreadsGetTheirOwnRecordsEvents) {
+  ParseCache cache(1000);  // holds every record: each is parsed once, or twice in a race
+  std::vector<std::thread> lanes;
+  std::vector<int> wrong(8, 0);
+  for (int lane = 0; lane < 8; ++lane) {
+    lanes.emplace_back([&, lane] {
+      for (int offset = 0; offset < 500; ++offset) {
+        std::string id = "e-" + std::to_string(offset);
+        auto result = cache.Parse(0, offset, Transaction(id, "a.example"), 1 << 20);
+        if (AsEvent(result).id != id) ++wrong[lane];
+      }
+    });
+  }
+  for (std::thread& lane : lanes) lane.join();
+  for (int count : wrong) EXPECT_EQ(count, 0);
+  EXPECT_GT(cache.hits(), 0u);
+}
+
+}  // namespace
+}  // namespace anchor_events::event

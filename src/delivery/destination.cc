@@ -46,8 +46,12 @@ std::vector<std::string> BusinessDestination::AttemptHeaders(
       break;
     case config::AuthType::kJwt: {
       int64_t iat = UnixSeconds(now);
-      std::string token = signing::MintJwt(config_.secret, iat, config_.jwt_expiration_ms / 1000);
-      headers.push_back(Header(config_.jwt_http_header, "Bearer " + token));
+      std::lock_guard<std::mutex> lock(token_mutex_);
+      if (iat != token_issued_at_) {
+        token_ = signing::MintJwt(config_.secret, iat, config_.jwt_expiration_ms / 1000);
+        token_issued_at_ = iat;
+      }
+      headers.push_back(Header(config_.jwt_http_header, "Bearer " + token_));
       break;
     }
   }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <variant>
 #include <vector>
@@ -54,6 +55,11 @@ class BusinessDestination : public Destination {
  private:
   config::CallbackApiConfig config_;
   std::string event_url_;
+  // The token depends only on the secret and the second it is minted in, so one is minted per
+  // second rather than per request.
+  mutable std::mutex token_mutex_;
+  mutable int64_t token_issued_at_ = -1;
+  mutable std::string token_;
 };
 
 // One client application (§4.2, §5). With standard_webhooks, webhook-signature carries

@@ -60,11 +60,18 @@ TEST(BusinessDestinationTest, MintsAFreshJwtPerAttemptInTheConfiguredHeader) {
   auto t0 = std::chrono::system_clock::from_time_t(1700000000);
 
   std::string first = HeaderValue(destination.AttemptHeaders(prepared, t0), "X-Auth");
+  std::string same_second = HeaderValue(
+      destination.AttemptHeaders(prepared, t0 + std::chrono::milliseconds(999)), "X-Auth");
   std::string later =
       HeaderValue(destination.AttemptHeaders(prepared, t0 + std::chrono::seconds(5)), "X-Auth");
+  std::string back =
+      HeaderValue(destination.AttemptHeaders(prepared, t0 + std::chrono::seconds(1)), "X-Auth");
 
   ASSERT_EQ(first.rfind("Bearer ", 0), 0u);
+  EXPECT_EQ(first, same_second) << "the claims are equal within one second";
   EXPECT_NE(first, later);
+  EXPECT_NE(back, later) << "a token is reused only for the second it was minted in";
+  EXPECT_NE(back, first);
   std::string token = first.substr(7);
   std::string claims_b64 = token.substr(token.find('.') + 1);
   claims_b64 = claims_b64.substr(0, claims_b64.find('.'));

@@ -1,6 +1,7 @@
 // anchor-events: Anchor Platform events from Kafka to signed HTTP callbacks.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include <malloc.h>
@@ -37,8 +38,10 @@ int main(int argc, char** argv) {
   using namespace anchor_events::app;
   // Every lane and every librdkafka client has threads; glibc would give them up to 8 malloc
   // arenas per core, each keeping freed memory. Two bound the RSS of a process with many lanes
-  // (MALLOC_ARENA_MAX in the environment still wins).
-  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
+  // (MALLOC_ARENA_MAX or glibc.malloc.arena_max in the environment still wins).
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr &&
+      (tunables == nullptr || std::strstr(tunables, "arena_max") == nullptr)) {
     mallopt(M_ARENA_MAX, 2);
   }
   if (argc < 2) {

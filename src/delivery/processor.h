@@ -66,9 +66,9 @@ class Processor {
   ops::Metrics* metrics_;
   const Clock* clock_;
   std::shared_ptr<kafka::DeadLetterWriter> dead_letters_;
-  // Lanes more than 4,096 records apart parse again. At most about 4,096 x (record + its parsed
-  // document), 15 to 20 MiB with records of the Platform's sizes.
-  std::shared_ptr<event::ParseCache> parse_cache_ = std::make_shared<event::ParseCache>(4096);
+  // Lanes more than 4,096 records (or 24 MiB of them) apart parse again.
+  std::shared_ptr<event::ParseCache> parse_cache_ =
+      std::make_shared<event::ParseCache>(4096, 24u << 20);
   std::shared_ptr<signing::KeyHolder> keys_;  // replaced in place on seed rotation
   std::string dead_letter_fingerprint_;
   mutable std::mutex mutex_;

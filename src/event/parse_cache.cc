@@ -4,7 +4,8 @@
 
 namespace anchor_events::event {
 
-ParseCache::ParseCache(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+ParseCache::ParseCache(size_t capacity, size_t max_bytes)
+    : capacity_(capacity == 0 ? 1 : capacity), max_bytes_(max_bytes) {}
 
 std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t offset,
                                                      std::string_view value, size_t max_bytes) {
@@ -23,18 +24,33 @@ std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t 
     ++hits_;
     return found->result;
   }
+  auto result = std::make_shared<const ParseResult>(ParseEvent(value, max_bytes));
+  const size_t cost = 4 * value.size() + 256;
+  if (value.size() > kMaxCachedRecord || cost > max_bytes_) {
+    return result;
+  }
   auto entry = std::make_shared<Entry>();
   entry->value.assign(value);
   entry->max_bytes = max_bytes;
-  entry->result = std::make_shared<const ParseResult>(ParseEvent(value, max_bytes));
-  std::shared_ptr<const ParseResult> result = entry->result;
+  entry->result = result;
+  entry->cost = cost;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (entries_.insert_or_assign(key, std::move(entry)).second) {
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    bytes_ -= it->second->cost;
+    it->second = std::move(entry);  // other bytes at a known offset: the key keeps its place
+  } else {
+    entries_.emplace(key, std::move(entry));
     order_.push_back(key);
-    while (order_.size() > capacity_) {
-      entries_.erase(order_.front());
-      order_.pop_front();
+  }
+  bytes_ += cost;
+  while (!order_.empty() && (order_.size() > capacity_ || bytes_ > max_bytes_)) {
+    auto oldest = entries_.find(order_.front());
+    if (oldest != entries_.end()) {
+      bytes_ -= oldest->second->cost;
+      entries_.erase(oldest);
     }
+    order_.pop_front();
   }
   return result;
 }

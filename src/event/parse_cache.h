@@ -21,8 +21,12 @@ namespace anchor_events::event {
 // Thread-safe. Results are immutable and shared; an Event's document is only ever read.
 class ParseCache {
  public:
-  // `capacity` records are kept, the oldest dropped first.
-  explicit ParseCache(size_t capacity);
+  // At most `capacity` records and about `max_bytes` of them (a record, its copy and its parsed
+  // document count as four times its size) are kept, the oldest dropped first. Records larger
+  // than kMaxCachedRecord, and records too large to parse, are parsed without being kept.
+  ParseCache(size_t capacity, size_t max_bytes);
+
+  static constexpr size_t kMaxCachedRecord = 64 * 1024;
 
   // ParseEvent(value, max_bytes), or the result another caller got for the same partition,
   // offset, bytes and limit.
@@ -37,15 +41,19 @@ class ParseCache {
     std::string value;
     size_t max_bytes = 0;
     std::shared_ptr<const ParseResult> result;
+    size_t cost = 0;  // bytes counted against the budget
   };
   using Key = std::pair<int32_t, int64_t>;
   struct KeyHash {
     size_t operator()(const Key& key) const {
-      return std::hash<int64_t>()(key.second * 1021 + key.first);
+      return std::hash<uint64_t>()(static_cast<uint64_t>(key.second) * 1021u +
+                                   static_cast<uint32_t>(key.first));
     }
   };
 
   const size_t capacity_;
+  const size_t max_bytes_;
+  size_t bytes_ = 0;
   mutable std::mutex mutex_;
   std::unordered_map<Key, std::shared_ptr<const Entry>, KeyHash> entries_;
   std::deque<Key> order_;  // insertion order, for eviction

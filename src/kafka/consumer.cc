@@ -63,7 +63,8 @@ Result<ConfPtr> ConsumerConf(const ConsumerOptions& options) {
       {"partition.assignment.strategy", "cooperative-sticky"},
       // Bounded prefetch: many lanes share one process (SPEC §9 memory targets). With
       // partition queues the bound applies to each partition, so a quarter of the lane's share
-      // goes to each; a fetch brings at most that much of one partition.
+      // goes to each (a lane with P partitions may hold P / 4 shares, plus one fetch); a fetch
+      // brings at most that much of one partition.
       {"queued.max.messages.kbytes", std::to_string(partition_kbytes)},
       {"max.partition.fetch.bytes", std::to_string(partition_kbytes * 1024)},
       // A fetch response stays in memory until its last record is taken, so with partition
@@ -72,7 +73,15 @@ Result<ConfPtr> ConsumerConf(const ConsumerOptions& options) {
       {"message.max.bytes", std::to_string(fetch_kbytes * 1024)},
       {"enable.partition.eof", "false"},
   };
+  // The prefetch sizes are defaults: an operator's own value in kafka.properties stands.
+  static const std::vector<std::string> kTunable = {"queued.max.messages.kbytes",
+                                                    "max.partition.fetch.bytes", "fetch.max.bytes",
+                                                    "message.max.bytes"};
   for (const auto& [name, value] : properties) {
+    if (options.kafka.properties.count(name) != 0 &&
+        std::find(kTunable.begin(), kTunable.end(), name) != kTunable.end()) {
+      continue;
+    }
     if (Status status = SetProperty(conf->get(), name, value); !status.ok()) {
       return status.error();
     }
@@ -216,7 +225,10 @@ void Consumer::OpenPartitionQueues(const rd_kafka_topic_partition_list_t* partit
     const rd_kafka_topic_partition_t& elem = partitions->elems[i];
     rd_kafka_queue_t* queue = rd_kafka_queue_get_partition(handle_, elem.topic, elem.partition);
     if (queue == nullptr) {
-      continue;  // its records keep arriving through Poll()
+      // Its records keep arriving through Poll(), past the caller's read-ahead bound.
+      ops::Log().Error("partition queue unavailable, its records bypass the read-ahead bound",
+                       {{"group", group_id_}, {"partition", elem.partition}});
+      continue;
     }
     rd_kafka_queue_forward(queue, nullptr);
     rd_kafka_queue_io_event_enable(queue, wakeup_write_fd_, &kWake, 1);

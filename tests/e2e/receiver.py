@@ -214,13 +214,16 @@ class Receiver:
             self.seq += 1
             return self.seq
 
-    def write(self, record: dict) -> None:
+    def write(self, record: dict) -> bool:
+        """False when the receiver is shutting down and the record could not be kept: the
+        request must then go unanswered, or the sender would count a delivery no record shows."""
         line = json.dumps(record, ensure_ascii=False, sort_keys=False)
         with self.lock:
             if self.record_file.closed:
-                return
+                return False
             self.record_file.write(line + "\n")
             self.record_file.flush()
+            return True
 
     def decide(self, event_id: str | None):
         """Returns (status, hang) for a request."""
@@ -421,7 +424,9 @@ class Handler(BaseHTTPRequestHandler):
         record["latency_ms"] = round((time.time() - started) * 1000, 1)
         if receiver.args.brief:
             record = brief_record(record)
-        receiver.write(record)
+        if not receiver.write(record):
+            self.close_connection = True  # stopped meanwhile: no record, so no answer
+            return
         if hang:
             # Never answer; give up the connection when the receiver stops, or after
             # --hang-seconds (closed without an answer).

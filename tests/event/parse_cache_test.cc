@@ -19,7 +19,7 @@ const Event& AsEvent(const std::shared_ptr<const ParseResult>& result) {
 }
 
 TEST(ParseCacheTest, TheSameRecordIsParsedOnceAndShared) {
-  ParseCache cache(8);
+  ParseCache cache(8, 1 << 20);
   std::string record = Transaction("e-1", "wallet-a.example");
   auto first = cache.Parse(0, 10, record, 1 << 20);
   auto second = cache.Parse(0, 10, record, 1 << 20);
@@ -30,7 +30,7 @@ TEST(ParseCacheTest, TheSameRecordIsParsedOnceAndShared) {
 
 TEST(ParseCacheTest, OtherBytesAtTheSameOffsetAreParsedAgain) {
   // A recreated topic reuses offsets: the cache must never hand back another record's event.
-  ParseCache cache(8);
+  ParseCache cache(8, 1 << 20);
   auto old_record = cache.Parse(0, 10, Transaction("e-1", "wallet-a.example"), 1 << 20);
   auto new_record = cache.Parse(0, 10, Transaction("e-2", "wallet-b.example"), 1 << 20);
   EXPECT_EQ(cache.hits(), 0u);
@@ -42,7 +42,7 @@ TEST(ParseCacheTest, OtherBytesAtTheSameOffsetAreParsedAgain) {
 }
 
 TEST(ParseCacheTest, ALowerSizeLimitIsNotAnsweredFromALargerOne) {
-  ParseCache cache(8);
+  ParseCache cache(8, 1 << 20);
   std::string record = Transaction("e-1", "wallet-a.example");
   ASSERT_TRUE(std::holds_alternative<Event>(*cache.Parse(0, 1, record, 1 << 20)));
   auto limited = cache.Parse(0, 1, record, 16);
@@ -51,7 +51,7 @@ TEST(ParseCacheTest, ALowerSizeLimitIsNotAnsweredFromALargerOne) {
 }
 
 TEST(ParseCacheTest, PoisonIsSharedLikeAnEvent) {
-  ParseCache cache(8);
+  ParseCache cache(8, 1 << 20);
   auto first = cache.Parse(0, 5, "{not json", 1 << 20);
   auto second = cache.Parse(0, 5, "{not json", 1 << 20);
   ASSERT_TRUE(std::holds_alternative<Poison>(*second));
@@ -60,7 +60,7 @@ TEST(ParseCacheTest, PoisonIsSharedLikeAnEvent) {
 }
 
 TEST(ParseCacheTest, KeepsOnlyTheNewestRecords) {
-  ParseCache cache(2);
+  ParseCache cache(2, 1 << 20);
   std::string record = Transaction("e-1", "a.example");
   auto oldest = cache.Parse(0, 1, record, 1 << 20);
   cache.Parse(0, 2, record, 1 << 20);
@@ -72,8 +72,27 @@ TEST(ParseCacheTest, KeepsOnlyTheNewestRecords) {
   EXPECT_EQ(AsEvent(oldest).id, "e-1");
 }
 
+TEST(ParseCacheTest, KeepsWithinItsByteBudgetAndNeverKeepsLargeRecords) {
+  std::string record = Transaction("e-1", "a.example");
+  ParseCache cache(100, 3 * (4 * record.size() + 256));  // room for three such records
+  for (int offset = 0; offset < 4; ++offset) cache.Parse(0, offset, record, 1 << 20);
+  cache.Parse(0, 0, record, 1 << 20);  // the oldest was dropped for the fourth
+  EXPECT_EQ(cache.hits(), 0u);
+  cache.Parse(0, 3, record, 1 << 20);
+  EXPECT_EQ(cache.hits(), 1u);
+
+  std::string large = Transaction(std::string(ParseCache::kMaxCachedRecord, 'x'), "a.example");
+  ParseCache roomy(100, 64 << 20);
+  auto first = roomy.Parse(0, 7, large, 1 << 20);
+  auto second = roomy.Parse(0, 7, large, 1 << 20);
+  EXPECT_EQ(roomy.hits(), 0u) << "a record over the cached size is parsed each time";
+  EXPECT_NE(first.get(), second.get());
+  ASSERT_TRUE(std::holds_alternative<Poison>(*second));  // its id is longer than 256 bytes
+  EXPECT_EQ(std::get<Poison>(*second).reason, PoisonReason::kInvalidId);
+}
+
 TEST(ParseCacheTest, LanesOnManyThreadsGetTheirOwnRecordsEvents) {
-  ParseCache cache(1000);  // holds every record: each is parsed once, or twice in a race
+  ParseCache cache(1000, 1 << 20);  // holds every record: each is parsed once, or twice in a race
   std::vector<std::thread> lanes;
   std::vector<int> wrong(8, 0);
   for (int lane = 0; lane < 8; ++lane) {

@@ -187,10 +187,6 @@ void Consumer::OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_lis
     } else {
       rd_kafka_assign(handle_, partitions);
     }
-    if (paused_) {
-      // New partitions join a paused lane paused, so the bound holds.
-      rd_kafka_pause_partitions(handle_, partitions);
-    }
     if (error != nullptr) {
       ops::Log().Error("partition assignment failed",
                        {{"group", group_id_}, {"error", rd_kafka_error_string(error)}});
@@ -327,24 +323,6 @@ rd_kafka_topic_partition_list_t* Consumer::AssignedList() const {
     rd_kafka_topic_partition_list_add(list, topic_.c_str(), p);
   }
   return list;
-}
-
-void Consumer::PauseAll() {
-  if (paused_) {
-    return;
-  }
-  paused_ = true;
-  ListPtr list(AssignedList());
-  rd_kafka_pause_partitions(handle_, list.get());
-}
-
-void Consumer::ResumeAll() {
-  if (!paused_) {
-    return;
-  }
-  paused_ = false;
-  ListPtr list(AssignedList());
-  rd_kafka_resume_partitions(handle_, list.get());
 }
 
 namespace {

@@ -1,5 +1,5 @@
 // One lane's Kafka consumer (SPEC §6.1, §6.3): its own consumer group, manual offset commits,
-// cooperative-sticky rebalancing, pause/resume, and a file descriptor that becomes readable
+// cooperative-sticky rebalancing, per-partition queues, and a file descriptor that becomes readable
 // when there is something to poll, so the lane can wait on Kafka and HTTP at once.
 #pragma once
 
@@ -77,10 +77,6 @@ class Consumer {
   int wakeup_fd() const { return wakeup_read_fd_; }
   void DrainWakeups();
 
-  void PauseAll();
-  void ResumeAll();
-  bool paused() const { return paused_; }
-
   // Commits asynchronously; failures are logged and retried by the next commit.
   void CommitAsync(const std::vector<PartitionOffset>& offsets);
   Status CommitSync(const std::vector<PartitionOffset>& offsets);
@@ -131,7 +127,6 @@ class Consumer {
   bool partition_queues_ = false;
   std::vector<PartitionQueue> partition_queues_open_;
   size_t next_queue_ = 0;  // where Take() starts its round
-  bool paused_ = false;
   bool joined_ = false;
   bool closed_ = false;
   std::string last_error_;

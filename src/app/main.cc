@@ -5,6 +5,7 @@
 #include <string>
 
 #include <malloc.h>
+#include <openssl/crypto.h>
 
 #include "app/commands.h"
 
@@ -39,6 +40,11 @@ int main(int argc, char** argv) {
   // Every lane and every librdkafka client has threads; glibc would give them up to 8 malloc
   // arenas per core, each keeping freed memory. Two bound the RSS of a process with many lanes
   // (MALLOC_ARENA_MAX or glibc.malloc.arena_max in the environment still wins).
+  // OpenSSL without its exit-time cleanup: that cleanup deletes the key of OpenSSL's per-thread
+  // state, and threads other libraries join only at exit (cpprestsdk's pool) would then leave
+  // theirs behind. The process is ending anyway; the first initialisation decides, so it is
+  // made here before libcurl or librdkafka initialise OpenSSL their way.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr &&
       (tunables == nullptr || std::strstr(tunables, "arena_max") == nullptr)) {

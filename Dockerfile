@@ -25,6 +25,7 @@ COPY cmake cmake
 COPY src src
 COPY examples/events examples/events
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DANCHOR_EVENTS_TESTS=OFF \
+      -DANCHOR_EVENTS_BENCH=OFF \
  && cmake --build /build --target anchor-events -j "${BUILD_JOBS}" \
  && mkdir -p /out \
  && strip --strip-unneeded -o /out/anchor-events /build/src/app/anchor-events \

@@ -141,7 +141,8 @@ build_image() {
   start="$(now)"
   say "building $IMAGE (builder stage compiles with $JOBS jobs)"
   bah bud --isolation chroot --pull-never --build-arg "BASE_IMAGE=$BASE" \
-    --build-arg "BUILD_JOBS=$JOBS" -t "$IMAGE" -f "$root/Dockerfile" "$root" >&2
+    --build-arg "BUILD_JOBS=$JOBS" -t "$IMAGE" -f "$root/Dockerfile" "$root" >&2 ||
+    die "building $IMAGE failed (log above)"  # explicit: callers run this inside an if
   # The image this build replaced is left dangling; vfs layers are full copies, so drop it.
   bah rmi --prune >/dev/null 2>&1 || true
   local size

@@ -107,7 +107,7 @@ void Lane::Run() {
     HandleCompleted();
     HandleDeadLetterAcks();
     MaybeCommit(false);
-    UpdatePause();
+    UpdateWindowFull();
     PublishStatus(false);
   }
   MaybeCommit(true);
@@ -146,7 +146,7 @@ void Lane::PollKafka() {
     }
     HandleRecord(std::move(*record));
   }
-  UpdatePause();
+  UpdateWindowFull();
 }
 
 void Lane::HandleRecord(kafka::Record record) {

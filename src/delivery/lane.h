@@ -112,7 +112,7 @@ class Lane : private kafka::RebalanceListener {
   void HandleDeadLetterAcks();
   void MaybeCommit(bool force);
   size_t ReadAheadLimit() const;
-  void UpdatePause();
+  void UpdateWindowFull();
   void PublishStatus(bool force);
   std::chrono::milliseconds NextWait() const;
   void OnAssigned(const std::vector<int32_t>& partitions) override;

@@ -53,7 +53,7 @@ size_t Lane::ReadAheadLimit() const {
   return circuit_.open() ? static_cast<size_t>(settings_.options.max_in_flight) : max_pending_;
 }
 
-void Lane::UpdatePause() {
+void Lane::UpdateWindowFull() {
   bool full = tracker_.window() >= ReadAheadLimit();
   if (full != window_full_) {
     window_full_ = full;

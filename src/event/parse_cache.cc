@@ -20,8 +20,7 @@ std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t 
   }
   // Compared outside the lock: entries never change once stored.
   if (found && found->max_bytes == max_bytes && found->value == value) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++hits_;
+    hits_.fetch_add(1, std::memory_order_relaxed);
     return found->result;
   }
   auto result = std::make_shared<const ParseResult>(ParseEvent(value, max_bytes));
@@ -55,9 +54,6 @@ std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t 
   return result;
 }
 
-uint64_t ParseCache::hits() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return hits_;
-}
+uint64_t ParseCache::hits() const { return hits_.load(std::memory_order_relaxed); }
 
 }  // namespace anchor_events::event

@@ -5,6 +5,7 @@
 // bytes, so a recreated topic or a reused offset can never hand a lane another record's event.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -54,10 +55,10 @@ class ParseCache {
   const size_t capacity_;
   const size_t max_bytes_;
   size_t bytes_ = 0;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::unordered_map<Key, std::shared_ptr<const Entry>, KeyHash> entries_;
   std::deque<Key> order_;  // insertion order, for eviction
-  uint64_t hits_ = 0;
+  std::atomic<uint64_t> hits_{0};
 };
 
 }  // namespace anchor_events::event

@@ -4,8 +4,11 @@
   analyze.py expect --events FILE                     deliveries per event (business + wallets)
   analyze.py rate --records FILE [--skip S] [--window W] [--per-event D]
   analyze.py latency --records FILE --timestamps FILE [--warmup S]
+  analyze.py kafka-path --consumer FILE [--warmup S]  the Kafka path alone (bench_consumer)
+  analyze.py signing --sign FILE --throughput FILE   signing's share of the processor's CPU
   analyze.py wrk --output FILE                        requests/s from wrk's output
   analyze.py drain < kcat output                     records/s between first and last line
+  analyze.py context --dir DIR                        Kafka path latency, signing share
   analyze.py summary --dir DIR                        the final JSON object from DIR/*.json
 """
 
@@ -101,6 +104,39 @@ def cmd_latency(args) -> None:
                       "max_ms": round(added[-1], 2) if added else 0}))
 
 
+def cmd_kafka_path(args) -> None:
+    """The Kafka path's own latency: bench_consumer's arrival time (µs) minus the record
+    timestamp (ms), after the same warm-up as cmd_latency."""
+    pairs = []
+    for line in Path(args.consumer).read_text().splitlines():
+        at_us, _, ts = line.partition("\t")
+        if at_us.isdigit() and ts.isdigit():
+            pairs.append((int(at_us), int(ts)))
+    since = min((ts for _, ts in pairs), default=0) + int(args.warmup * 1000)
+    added = sorted(at_us / 1000.0 - ts for at_us, ts in pairs if ts >= since)
+    print(json.dumps({"kafka_path_records": len(added),
+                      "kafka_path_p50_ms": round(percentile(added, 50), 2),
+                      "kafka_path_p99_ms": round(percentile(added, 99), 2),
+                      "kafka_path_max_ms": round(added[-1], 2) if added else 0}))
+
+
+def cmd_signing(args) -> None:
+    """Signing's share of the processor's CPU in the throughput run: one signature's CPU time
+    (bench_sign, same bodies) times the wallet deliveries (each signed once), over the
+    processor's CPU seconds."""
+    sign = json.loads(Path(args.sign).read_text())
+    thr = json.loads(Path(args.throughput).read_text())
+    dps = thr.get("dps", 0)
+    signed = thr.get("deliveries", 0) * (thr.get("wallet_dps", 0) / dps if dps else 0)
+    cpu_s = thr.get("cpu_s", 0)
+    share = sign["sign_us"] * signed / (cpu_s * 1e6) if cpu_s else 0
+    print(json.dumps({"sign_us": sign["sign_us"], "signed_deliveries": round(signed),
+                      "cpu_s": cpu_s,
+                      "cpu_us_per_delivery": round(cpu_s * 1e6 / thr["deliveries"], 1)
+                      if thr.get("deliveries") else 0,
+                      "signing_cpu_share": round(share, 3)}))
+
+
 def cmd_wrk(args) -> None:
     text = Path(args.output).read_text()
     m = re.search(r"Requests/sec:\s*([\d.]+)", text)
@@ -142,6 +178,23 @@ def cmd_summary(args) -> None:
     }))
 
 
+def cmd_context(args) -> None:
+    """What the targets need beside the last line: the Kafka path's own latency measured at the
+    same time, and signing's share of the processor's CPU."""
+    d = Path(args.dir)
+    load = lambda name: json.loads((d / name).read_text()) if (d / name).exists() else {}
+    lat, sig = load("latency.json"), load("signing.json")
+    print(json.dumps({
+        "p50_added_latency_ms": lat.get("p50_ms", 0),
+        "kafka_path_p50_ms": lat.get("kafka_path_p50_ms", 0),
+        "kafka_path_p99_ms": lat.get("kafka_path_p99_ms", 0),
+        "latency_rate_eps": lat.get("rate_eps", 0),
+        "cpu_us_per_delivery": sig.get("cpu_us_per_delivery", 0),
+        "sign_us": sig.get("sign_us", 0),
+        "signing_cpu_share": sig.get("signing_cpu_share", 0),
+    }))
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -156,14 +209,23 @@ def main() -> None:
     l.add_argument("--records", required=True)
     l.add_argument("--timestamps", required=True)
     l.add_argument("--warmup", type=float, default=0)
+    k = sub.add_parser("kafka-path")
+    k.add_argument("--consumer", required=True)
+    k.add_argument("--warmup", type=float, default=0)
+    g = sub.add_parser("signing")
+    g.add_argument("--sign", required=True)
+    g.add_argument("--throughput", required=True)
     w = sub.add_parser("wrk")
     w.add_argument("--output", required=True)
     sub.add_parser("drain")
+    c = sub.add_parser("context")
+    c.add_argument("--dir", required=True)
     s = sub.add_parser("summary")
     s.add_argument("--dir", required=True)
     args = p.parse_args()
-    {"expect": cmd_expect, "rate": cmd_rate, "latency": cmd_latency, "wrk": cmd_wrk, "drain": cmd_drain,
-     "summary": cmd_summary}[args.cmd](args)
+    {"expect": cmd_expect, "rate": cmd_rate, "latency": cmd_latency,
+     "kafka-path": cmd_kafka_path, "signing": cmd_signing, "wrk": cmd_wrk, "drain": cmd_drain,
+     "context": cmd_context, "summary": cmd_summary}[args.cmd](args)
 
 
 if __name__ == "__main__":

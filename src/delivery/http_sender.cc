@@ -78,6 +78,40 @@ curl_socket_t OnOpenSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* 
   return socket(address->family, address->socktype, address->protocol);
 }
 
+// "host:port" of an http(s) URL, the host in lower case and the port explicit; empty when the
+// URL has no host name (an IP literal in brackets never matches a pin anyway).
+std::string AuthorityOf(std::string_view url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return "";
+  }
+  std::string_view scheme = url.substr(0, scheme_end);
+  std::string_view rest = url.substr(scheme_end + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
+  if (authority.empty() || authority.front() == '[') {
+    return "";
+  }
+  std::string_view host = authority;
+  std::string_view port;
+  if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (port.empty()) {
+    port = scheme.size() == 5 && std::tolower(static_cast<unsigned char>(scheme[4])) == 's' ? "443"
+                                                                                            : "80";
+  }
+  std::string out;
+  out.reserve(host.size() + 1 + port.size());
+  for (char c : host) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  out.push_back(':');
+  out.append(port);
+  return out;
+}
+
 }  // namespace
 
 std::string HttpResponse::StatusClass() const {
@@ -119,7 +153,9 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(
 struct HttpSender::Impl {
   SenderOptions options;
   CURLM* multi = nullptr;
-  curl_slist* resolve = nullptr;
+  // The pins of each "host:port". A transfer is given only its own host's pins: libcurl parses
+  // every entry of CURLOPT_RESOLVE at the start of each transfer.
+  std::unordered_map<std::string, curl_slist*> resolve;
   std::unordered_map<uint64_t, std::unique_ptr<Transfer>> transfers;
   std::unordered_map<CURL*, Transfer*> by_handle;
   std::vector<CURL*> idle;
@@ -181,8 +217,10 @@ struct HttpSender::Impl {
       curl_easy_setopt(e, CURLOPT_SSLCERT, r.client_cert_file.c_str());
       curl_easy_setopt(e, CURLOPT_SSLKEY, r.client_key_file.c_str());
     }
-    if (resolve != nullptr) {
-      curl_easy_setopt(e, CURLOPT_RESOLVE, resolve);
+    if (!resolve.empty()) {
+      if (auto pins = resolve.find(AuthorityOf(r.url)); pins != resolve.end()) {
+        curl_easy_setopt(e, CURLOPT_RESOLVE, pins->second);
+      }
     }
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   }
@@ -226,7 +264,13 @@ HttpSender::HttpSender(SenderOptions options) : impl_(std::make_unique<Impl>()) 
   curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                     impl_->options.max_host_connections);
   for (const std::string& entry : impl_->options.resolve) {
-    impl_->resolve = curl_slist_append(impl_->resolve, entry.c_str());
+    // Entries are "host:port:address" (checked when the configuration is loaded).
+    size_t second = entry.find(':', entry.find(':') + 1);
+    std::string authority = entry.substr(0, second);
+    std::transform(authority.begin(), authority.end(), authority.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    curl_slist*& pins = impl_->resolve[authority];
+    pins = curl_slist_append(pins, entry.c_str());
   }
 }
 
@@ -238,7 +282,9 @@ HttpSender::~HttpSender() {
     curl_easy_cleanup(easy);
   }
   curl_multi_cleanup(impl_->multi);
-  curl_slist_free_all(impl_->resolve);
+  for (auto& [authority, pins] : impl_->resolve) {
+    curl_slist_free_all(pins);
+  }
 }
 
 void HttpSender::Start(uint64_t token, HttpRequest request) {

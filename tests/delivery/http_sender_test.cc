@@ -170,6 +170,28 @@ TEST_F(HttpSenderTest, GuardAppliesToPinnedNames) {
             "wallet.example:" + std::to_string(receiver_.port()));
 }
 
+TEST_F(HttpSenderTest, EachPinnedNameReachesItsOwnAddress) {
+  const std::string port = std::to_string(receiver_.port());
+  SenderOptions options;
+  // The second name is pinned to an address nothing listens on: a request that took the
+  // other name's pin (or every pin) would still arrive, one that takes its own fails.
+  options.resolve = {"a.example:" + port + ":127.0.0.1", "b.example:" + port + ":127.0.0.2",
+                     "c.example:1:127.0.0.1"};
+  HttpRequest to_a;
+  to_a.url = "http://A.Example:" + port + "/a";
+  HttpRequest to_b;
+  to_b.url = "http://b.example:" + port + "/b";
+  to_b.timeout = milliseconds(2000);
+
+  HttpResponse a = SendOne(to_a, options);
+  HttpResponse b = SendOne(to_b, options);
+
+  EXPECT_EQ(a.result, AttemptResult::kDelivered) << a.error;
+  EXPECT_EQ(b.result, AttemptResult::kRetryable);
+  ASSERT_EQ(receiver_.Requests().size(), 1u);
+  EXPECT_EQ(receiver_.Requests()[0].path, "/a");
+}
+
 TEST_F(HttpSenderTest, KeepsConnectionsAlive) {
   HttpSender sender({});
   std::vector<std::pair<uint64_t, HttpResponse>> done;

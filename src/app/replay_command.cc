@@ -75,7 +75,7 @@ bool DeliverOnce(const delivery::LaneSettings& lane, const delivery::Prepared& p
     delivery::HttpRequest request;
     request.url = prepared.url;
     request.headers = lane.destination->AttemptHeaders(prepared, std::chrono::system_clock::now());
-    request.body = prepared.body;
+    request.body = std::make_shared<const std::string>(prepared.body);
     request.timeout = lane.options.request_timeout;
     request.guard = lane.guard;
     request.ca_file = lane.ca_file;

@@ -24,7 +24,8 @@ enum class AttemptResult {
 struct HttpRequest {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
-  std::string body;                  // sent byte for byte
+  // Sent byte for byte; shared with the prepared delivery, so an attempt copies no body.
+  std::shared_ptr<const std::string> body;
   std::chrono::milliseconds timeout{10000};
   std::shared_ptr<const AddressGuard> guard;  // null: no guard
   std::string ca_file;                        // empty: the system bundle

@@ -269,7 +269,7 @@ void Lane::StartAttempt(Item& item) {
   HttpRequest request;
   request.url = item.prepared->url;
   request.headers = settings_.destination->AttemptHeaders(*item.prepared, clock_->WallNow());
-  request.body = item.prepared->body;
+  request.body = std::shared_ptr<const std::string>(item.prepared, &item.prepared->body);
   request.timeout = settings_.options.request_timeout;
   request.guard = settings_.guard;
   request.ca_file = settings_.ca_file;

@@ -35,7 +35,7 @@ class HttpSenderTest : public ::testing::Test {
     HttpRequest request;
     request.url = receiver_.Url(path);
     request.headers = {"Content-Type: application/json; charset=utf-8", "X-Test: yes"};
-    request.body = std::move(body);
+    request.body = std::make_shared<const std::string>(std::move(body));
     return request;
   }
 

@@ -186,7 +186,7 @@ class SsrfTest : public ::testing::Test {
   HttpResponse Send(const std::string& url, std::vector<Cidr> allowed = {}) {
     HttpRequest request;
     request.url = url;
-    request.body = "{}";
+    request.body = std::make_shared<const std::string>("{}");
     request.timeout = milliseconds(3000);
     request.guard = std::make_shared<const AddressGuard>(false, std::move(allowed));
     HttpSender sender({});  // a fresh sender: its own DNS cache and connection pool

@@ -66,7 +66,7 @@ class TlsTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(receivers_.Start()) << "tls_receiver.py did not start"; }
 
   static HttpResponse SendWith(HttpSender& sender, HttpRequest request) {
-    request.body = "{}";
+    request.body = std::make_shared<const std::string>("{}");
     request.timeout = milliseconds(5000);
     sender.Start(1, std::move(request));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);

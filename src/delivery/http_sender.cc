@@ -157,29 +157,52 @@ struct HttpSender::Impl {
   // every entry of CURLOPT_RESOLVE at the start of each transfer.
   std::unordered_map<std::string, curl_slist*> resolve;
   std::unordered_map<uint64_t, std::unique_ptr<Transfer>> transfers;
-  std::unordered_map<CURL*, Transfer*> by_handle;
-  std::vector<CURL*> idle;
+  // Finished handles, kept with their connection-level options (everything but the request's
+  // own), so the next request with the same TLS settings sets only its own options.
+  struct IdleHandle {
+    CURL* easy = nullptr;
+    std::string tls;  // TlsKey of the request it was configured for
+  };
+  std::vector<IdleHandle> idle;
   std::vector<std::pair<uint64_t, HttpResponse>> completed;
 
-  CURL* TakeHandle() {
-    if (idle.empty()) {
-      return curl_easy_init();
+  static std::string TlsKey(const HttpRequest& r) {
+    std::string key;
+    key.reserve(r.ca_file.size() + r.client_cert_file.size() + r.client_key_file.size() + 4);
+    key.append(r.verify_tls ? "1" : "0").append(1, '\0').append(r.ca_file).append(1, '\0');
+    key.append(r.client_cert_file).append(1, '\0').append(r.client_key_file);
+    return key;
+  }
+
+  // A handle for `t`, configured for it.
+  void Prepare(Transfer* t, const std::string& tls) {
+    if (!idle.empty()) {
+      IdleHandle handle = std::move(idle.back());
+      idle.pop_back();
+      t->easy = handle.easy;
+      if (handle.tls == tls) {
+        ConfigureRequest(t);
+        return;
+      }
+      curl_easy_reset(t->easy);
+    } else {
+      t->easy = curl_easy_init();
     }
-    CURL* easy = idle.back();
-    idle.pop_back();
-    curl_easy_reset(easy);
-    return easy;
+    ConfigureConnection(t);
+    ConfigureRequest(t);
   }
 
   void Release(Transfer* transfer) {
     curl_multi_remove_handle(multi, transfer->easy);
-    by_handle.erase(transfer->easy);
-    idle.push_back(transfer->easy);
+    // The handle's data pointers name this transfer until the next request sets them.
+    curl_easy_setopt(transfer->easy, CURLOPT_PRIVATE, nullptr);
+    idle.push_back({transfer->easy, TlsKey(transfer->request)});
     curl_slist_free_all(transfer->headers);
     transfers.erase(transfer->token);
   }
 
-  void Configure(Transfer* t) {
+  // What a request sets for itself; every option here is set for every request.
+  void ConfigureRequest(Transfer* t) {
     CURL* e = t->easy;
     const HttpRequest& r = t->request;
     for (const std::string& header : r.headers) {
@@ -187,25 +210,39 @@ struct HttpSender::Impl {
     }
     t->headers = curl_slist_append(t->headers, "Expect:");
     curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    static const std::string kNoBody;
+    const std::string& body = r.body ? *r.body : kNoBody;
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_slist* pins = nullptr;
+    if (!resolve.empty()) {
+      if (auto found = resolve.find(AuthorityOf(r.url)); found != resolve.end()) {
+        pins = found->second;
+      }
+    }
+    curl_easy_setopt(e, CURLOPT_RESOLVE, pins);
+  }
+
+  // The same for every request with the same TLS settings (see TlsKey).
+  void ConfigureConnection(Transfer* t) {
+    CURL* e = t->easy;
+    const HttpRequest& r = t->request;
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     // A proxy from the environment would connect on our behalf, past the SSRF guard.
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    static const std::string kNoBody;
-    const std::string& body = r.body ? *r.body : kNoBody;
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, OnHeader);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(e, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r.verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L);
@@ -219,12 +256,6 @@ struct HttpSender::Impl {
       curl_easy_setopt(e, CURLOPT_SSLCERT, r.client_cert_file.c_str());
       curl_easy_setopt(e, CURLOPT_SSLKEY, r.client_key_file.c_str());
     }
-    if (!resolve.empty()) {
-      if (auto pins = resolve.find(AuthorityOf(r.url)); pins != resolve.end()) {
-        curl_easy_setopt(e, CURLOPT_RESOLVE, pins->second);
-      }
-    }
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   }
 
   HttpResponse Finish(Transfer* t, CURLcode code) {
@@ -280,8 +311,8 @@ HttpSender::~HttpSender() {
   while (!impl_->transfers.empty()) {
     impl_->Release(impl_->transfers.begin()->second.get());
   }
-  for (CURL* easy : impl_->idle) {
-    curl_easy_cleanup(easy);
+  for (Impl::IdleHandle& handle : impl_->idle) {
+    curl_easy_cleanup(handle.easy);
   }
   curl_multi_cleanup(impl_->multi);
   for (auto& [authority, pins] : impl_->resolve) {
@@ -294,10 +325,8 @@ void HttpSender::Start(uint64_t token, HttpRequest request) {
   Transfer* t = transfer.get();
   t->token = token;
   t->request = std::move(request);
-  t->easy = impl_->TakeHandle();
   t->start = std::chrono::steady_clock::now();
-  impl_->Configure(t);
-  impl_->by_handle[t->easy] = t;
+  impl_->Prepare(t, Impl::TlsKey(t->request));
   impl_->transfers[token] = std::move(transfer);
   curl_multi_add_handle(impl_->multi, t->easy);
 }
@@ -323,11 +352,11 @@ void HttpSender::Wait(std::chrono::milliseconds timeout, int extra_fd) {
     if (message->msg != CURLMSG_DONE) {
       continue;
     }
-    auto found = impl_->by_handle.find(message->easy_handle);
-    if (found == impl_->by_handle.end()) {
+    Transfer* t = nullptr;
+    curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &t);
+    if (t == nullptr) {
       continue;
     }
-    Transfer* t = found->second;
     impl_->completed.emplace_back(t->token, impl_->Finish(t, message->data.result));
     impl_->Release(t);
   }

@@ -192,6 +192,48 @@ TEST_F(HttpSenderTest, EachPinnedNameReachesItsOwnAddress) {
   EXPECT_EQ(receiver_.Requests()[0].path, "/a");
 }
 
+TEST_F(HttpSenderTest, AReusedHandleCarriesNothingOfTheRequestBefore) {
+  const std::string port = std::to_string(receiver_.port());
+  SenderOptions options;
+  options.resolve = {"a.example:" + port + ":127.0.0.1", "b.example:" + port + ":127.0.0.2"};
+  HttpSender sender(std::move(options));
+  auto send = [&](HttpRequest request) {
+    sender.Start(1, std::move(request));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      sender.Wait(milliseconds(100), -1);
+      auto done = sender.TakeCompleted();
+      if (!done.empty()) return done.front().second;
+    }
+    ADD_FAILURE() << "no response";
+    return HttpResponse{};
+  };
+  HttpRequest first = Post("/first", "{\"n\":1}");
+  first.url = "http://a.example:" + port + "/first";
+  first.headers = {"X-First: 1"};
+  HttpRequest second;  // another host, its own pin (nothing listens there), no headers
+  second.url = "http://b.example:" + port + "/second";
+  second.timeout = milliseconds(2000);
+  HttpRequest third = Post("/third", "{\"n\":3}");  // no pin: the receiver by address
+
+  HttpResponse a = send(first);
+  HttpResponse b = send(second);
+  HttpResponse c = send(third);
+
+  EXPECT_EQ(a.result, AttemptResult::kDelivered) << a.error;
+  EXPECT_EQ(b.result, AttemptResult::kRetryable);
+  EXPECT_EQ(c.result, AttemptResult::kDelivered) << c.error;
+  auto requests = receiver_.Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].path, "/first");
+  EXPECT_EQ(requests[0].body, "{\"n\":1}");
+  EXPECT_EQ(requests[0].headers["X-First"], "1");
+  EXPECT_EQ(requests[1].path, "/third");
+  EXPECT_EQ(requests[1].body, "{\"n\":3}");
+  EXPECT_EQ(requests[1].headers.count("X-First"), 0u);
+  EXPECT_EQ(requests[1].headers["X-Test"], "yes");
+}
+
 TEST_F(HttpSenderTest, KeepsConnectionsAlive) {
   HttpSender sender({});
   std::vector<std::pair<uint64_t, HttpResponse>> done;

@@ -17,21 +17,11 @@
 #include <librdkafka/rdkafka.h>
 #include <time.h>
 
+#include "common.h"
+
 namespace {
 
-int64_t WallUs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
-
-void Set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
-  char error[512];
-  if (rd_kafka_conf_set(conf, name, value.c_str(), error, sizeof(error)) != RD_KAFKA_CONF_OK) {
-    std::fprintf(stderr, "bench_consumer: %s: %s\n", name, error);
-    std::exit(2);
-  }
-}
+constexpr char kTool[] = "bench_consumer";
 
 }  // namespace
 
@@ -53,11 +43,11 @@ int main(int argc, char** argv) {
   }
 
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  Set(conf, "bootstrap.servers", brokers);
-  Set(conf, "enable.partition.eof", "false");
+  SetOrExit(kTool, conf, "bootstrap.servers", brokers);
+  SetOrExit(kTool, conf, "enable.partition.eof", "false");
   // librdkafka's assign() wants a group id; nothing is committed to it.
-  Set(conf, "group.id", "bench-kafka-path-" + std::to_string(WallUs()));
-  Set(conf, "enable.auto.commit", "false");
+  SetOrExit(kTool, conf, "group.id", "bench-kafka-path-" + std::to_string(WallMicros()));
+  SetOrExit(kTool, conf, "enable.auto.commit", "false");
   char error[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof(error));
   if (rk == nullptr) {
@@ -94,7 +84,7 @@ int main(int argc, char** argv) {
     rd_kafka_message_t* message = rd_kafka_consumer_poll(rk, 100);
     if (message == nullptr) continue;
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const int64_t arrival = WallUs();
+      const int64_t arrival = WallMicros();
       rd_kafka_timestamp_type_t type;
       std::printf("%" PRId64 "\t%" PRId64 "\n", arrival,
                   rd_kafka_message_timestamp(message, &type));

@@ -17,13 +17,9 @@
 #include <librdkafka/rdkafka.h>
 #include <time.h>
 
-namespace {
+#include "common.h"
 
-int64_t WallMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
+namespace {
 
 int g_failed = 0;
 
@@ -31,13 +27,7 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
   if (message->err) ++g_failed;
 }
 
-void Set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
-  char error[512];
-  if (rd_kafka_conf_set(conf, name, value.c_str(), error, sizeof(error)) != RD_KAFKA_CONF_OK) {
-    std::fprintf(stderr, "bench_producer: %s: %s\n", name, error);
-    std::exit(2);
-  }
-}
+constexpr char kTool[] = "bench_producer";
 
 }  // namespace
 
@@ -67,15 +57,15 @@ int main(int argc, char** argv) {
   }
 
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  Set(conf, "bootstrap.servers", brokers);
-  Set(conf, "acks", "all");
-  Set(conf, "linger.ms", rate > 0 ? "0" : "20");
-  Set(conf, "batch.num.messages", "10000");
+  SetOrExit(kTool, conf, "bootstrap.servers", brokers);
+  SetOrExit(kTool, conf, "acks", "all");
+  SetOrExit(kTool, conf, "linger.ms", rate > 0 ? "0" : "20");
+  SetOrExit(kTool, conf, "batch.num.messages", "10000");
   // Record batches no larger than the Platform's Java producer makes (batch.size 16384): a
   // consumer fetches whole batches, so larger ones would make every prefetch bound coarser.
-  Set(conf, "batch.size", "16384");
-  Set(conf, "queue.buffering.max.messages", "1000000");
-  Set(conf, "compression.type", "none");
+  SetOrExit(kTool, conf, "batch.size", "16384");
+  SetOrExit(kTool, conf, "queue.buffering.max.messages", "1000000");
+  SetOrExit(kTool, conf, "compression.type", "none");
   rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
   char error[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
@@ -97,7 +87,8 @@ int main(int argc, char** argv) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
           rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(line.data(), tab),
           RD_KAFKA_V_VALUE(const_cast<char*>(line.data() + tab + 1), line.size() - tab - 1),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(WallMs()), RD_KAFKA_V_END);
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(WallMicros() / 1000),
+          RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(rk, 10);
         continue;

@@ -16,8 +16,8 @@ class HttpSenderTest : public ::testing::Test {
  protected:
   void SetUp() override { receiver_.Start(); }
 
-  HttpResponse SendOne(HttpRequest request, SenderOptions options = {}) {
-    HttpSender sender(std::move(options));
+  // One request through `sender`, waited for.
+  static HttpResponse Send(HttpSender& sender, HttpRequest request) {
     sender.Start(1, std::move(request));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -29,6 +29,11 @@ class HttpSenderTest : public ::testing::Test {
     }
     ADD_FAILURE() << "no response";
     return {};
+  }
+
+  HttpResponse SendOne(HttpRequest request, SenderOptions options = {}) {
+    HttpSender sender(std::move(options));
+    return Send(sender, std::move(request));
   }
 
   HttpRequest Post(const std::string& path, std::string body = "{}") {
@@ -197,17 +202,6 @@ TEST_F(HttpSenderTest, AReusedHandleCarriesNothingOfTheRequestBefore) {
   SenderOptions options;
   options.resolve = {"a.example:" + port + ":127.0.0.1", "b.example:" + port + ":127.0.0.2"};
   HttpSender sender(std::move(options));
-  auto send = [&](HttpRequest request) {
-    sender.Start(1, std::move(request));
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (std::chrono::steady_clock::now() < deadline) {
-      sender.Wait(milliseconds(100), -1);
-      auto done = sender.TakeCompleted();
-      if (!done.empty()) return done.front().second;
-    }
-    ADD_FAILURE() << "no response";
-    return HttpResponse{};
-  };
   HttpRequest first = Post("/first", "{\"n\":1}");
   first.url = "http://a.example:" + port + "/first";
   first.headers = {"X-First: 1"};
@@ -216,9 +210,9 @@ TEST_F(HttpSenderTest, AReusedHandleCarriesNothingOfTheRequestBefore) {
   second.timeout = milliseconds(2000);
   HttpRequest third = Post("/third", "{\"n\":3}");  // no pin: the receiver by address
 
-  HttpResponse a = send(first);
-  HttpResponse b = send(second);
-  HttpResponse c = send(third);
+  HttpResponse a = Send(sender, first);
+  HttpResponse b = Send(sender, second);
+  HttpResponse c = Send(sender, third);
 
   EXPECT_EQ(a.result, AttemptResult::kDelivered) << a.error;
   EXPECT_EQ(b.result, AttemptResult::kRetryable);

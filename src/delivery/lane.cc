@@ -110,6 +110,7 @@ void Lane::Run() {
     UpdateWindowFull();
     PublishStatus(false);
   }
+  LeaveFeed();
   MaybeCommit(true);
   PublishStatus(true);
   if (Status status = consumer_->CommitSync(tracker_.AllCommittable()); !status.ok()) {
@@ -131,26 +132,133 @@ void Lane::PollKafka() {
   // Rebalances, commit answers and errors. Records come this way only for a partition whose
   // own queue could not be opened.
   while (std::optional<kafka::Record> record = consumer_->Poll(0)) {
-    HandleRecord(std::move(*record));
+    HandleRecord(std::make_shared<const kafka::Record>(std::move(*record)));
   }
   // The window (records read past the acknowledged offsets) is what a crash would deliver
   // again, so it is a hard bound: records are taken only while it has room. What is not taken
-  // stays in librdkafka's bounded per-partition prefetch, which stops fetching when full. The
-  // partitions are never paused for this: librdkafka discards a paused partition's prefetch and
-  // fetches it again after resuming, which capped a busy lane at about one window per second.
+  // stays in librdkafka's bounded per-partition prefetch (or in the shared fetch), which stops
+  // fetching when full. The lane's own partitions are never paused for this: librdkafka
+  // discards a paused partition's prefetch and fetches it again after resuming, which capped a
+  // busy lane at about one window per second.
   const size_t limit = ReadAheadLimit();
-  while (tracker_.window() < limit) {
-    std::optional<kafka::Record> record = consumer_->Take();
-    if (!record) {
+  bool progress = true;
+  while (progress && tracker_.window() < limit) {
+    progress = false;
+    if (std::shared_ptr<const kafka::Record> record = TakeShared()) {
+      HandleRecord(std::move(record));
+      progress = true;
+    }
+    if (tracker_.window() >= limit) {
       break;
     }
-    HandleRecord(std::move(*record));
+    if (std::shared_ptr<const kafka::Record> record = TakeOwn()) {
+      HandleRecord(std::move(record));
+      progress = true;
+    }
   }
   UpdateWindowFull();
+  MaybeShare();
 }
 
-void Lane::HandleRecord(kafka::Record record) {
+std::shared_ptr<const kafka::Record> Lane::TakeShared() {
+  for (size_t tried = 0; tried < shared_.size();) {
+    next_shared_ %= shared_.size();
+    const int32_t partition = shared_[next_shared_];
+    std::shared_ptr<const kafka::Record> record;
+    switch (settings_.feed->Take(this, partition, &record)) {
+      case kafka::Feed::TakeResult::kRecord:
+        next_shared_ = (next_shared_ + 1) % shared_.size();
+        return record;
+      case kafka::Feed::TakeResult::kEmpty:
+        ++next_shared_;
+        ++tried;
+        break;
+      case kafka::Feed::TakeResult::kDetached:
+        FetchOnOwn(partition);  // removes it from shared_
+        tried = 0;
+        break;
+    }
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const kafka::Record> Lane::TakeOwn() {
+  while (std::optional<kafka::Record> record = consumer_->Take()) {
+    PartitionRead& read = reads_[record->partition];
+    if (record->offset < read.next) {
+      continue;  // fetched before the lane read this partition through the feed
+    }
+    return std::make_shared<const kafka::Record>(std::move(*record));
+  }
+  return nullptr;
+}
+
+void Lane::FetchOnOwn(int32_t partition) {
+  settings_.feed->Detach(this, partition);
+  shared_.erase(std::remove(shared_.begin(), shared_.end(), partition), shared_.end());
+  PartitionRead& read = reads_[partition];
+  read.shared = false;
+  if (Status status = consumer_->ResumeAt(partition, read.next); !status.ok()) {
+    read.resume_failed = true;
+    log_.Warn("fetching a partition again failed, will retry",
+              {{"partition", partition}, {"error", status.error().message}});
+    return;
+  }
+  read.resume_failed = false;
+  log_.Debug("reading a partition on its own", {{"partition", partition}, {"offset", read.next}});
+}
+
+void Lane::MaybeShare() {
+  if (!settings_.feed) {
+    return;
+  }
+  steady_clock::time_point now = clock_->Now();
+  if (now < next_share_check_) {
+    return;
+  }
+  next_share_check_ = now + std::chrono::milliseconds(50);
+  for (int32_t partition : consumer_->assigned()) {
+    PartitionRead& read = reads_[partition];
+    if (read.resume_failed) {
+      FetchOnOwn(partition);
+      continue;
+    }
+    // Only a lane that keeps up shares: one behind would hold the others back until the feed
+    // detaches it again.
+    if (read.shared || read.next < 0 || window_full_ || circuit_.open()) {
+      continue;
+    }
+    if (!settings_.feed->Attach(this, partition, read.next)) {
+      continue;
+    }
+    if (Status status = consumer_->Pause(partition); !status.ok()) {
+      settings_.feed->Detach(this, partition);
+      continue;
+    }
+    read.shared = true;
+    shared_.push_back(partition);
+    log_.Debug("reading a partition through the shared fetch",
+               {{"partition", partition}, {"offset", read.next}});
+  }
+}
+
+void Lane::LeaveFeed() {
+  if (!settings_.feed) {
+    return;
+  }
+  for (int32_t partition : shared_) {
+    settings_.feed->Detach(this, partition);
+    reads_[partition].shared = false;
+  }
+  shared_.clear();
+}
+
+void Lane::WakeFromFeed() { consumer_->Wake(); }
+
+void Lane::HandleRecord(std::shared_ptr<const kafka::Record> shared) {
+  const kafka::Record& record = *shared;
   lane_metrics_.consumed->Increment();
+  reads_[record.partition].next = record.offset + 1;
   tracker_.Add(record.partition, record.offset);
   const size_t max_bytes = static_cast<size_t>(settings_.max_event_bytes);
   std::shared_ptr<const event::ParseResult> parsed =
@@ -171,7 +279,7 @@ void Lane::HandleRecord(kafka::Record record) {
     if (settings_.dead_letter_poison && settings_.dead_letters) {
       auto item = std::make_unique<Item>();
       item->id = next_id_++;
-      item->record = std::move(record);
+      item->record = std::move(shared);
       item->event_id = poison->event_id;
       item->last_error = poison->detail;
       Item& ref = *item;
@@ -199,7 +307,7 @@ void Lane::HandleRecord(kafka::Record record) {
   item->id = next_id_++;
   item->key = ItemKey(record.partition, event.key);
   item->event_id = event.id;
-  item->record = std::move(record);
+  item->record = std::move(shared);
   item->prepared = std::make_shared<const Prepared>(std::move(std::get<Prepared>(prepared)));
   scheduler_.Add(item->id, item->key);
   items_.emplace(item->id, std::move(item));

@@ -25,6 +25,7 @@
 #include "kafka/commit_tracker.h"
 #include "kafka/consumer.h"
 #include "kafka/dead_letter_writer.h"
+#include "kafka/feed.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
 
@@ -47,6 +48,9 @@ struct LaneSettings {
   std::shared_ptr<kafka::DeadLetterWriter> dead_letters;
   // Shared by the lanes of a process so a record is parsed about once; null: each lane parses.
   std::shared_ptr<event::ParseCache> parse_cache;
+  // The process's shared fetch of the topic: while this lane keeps up it reads its partitions
+  // there instead of fetching them itself. Null: the lane always fetches on its own.
+  std::shared_ptr<kafka::Feed> feed;
   // Poison is the same for every lane: exactly one lane writes it to the dead-letter topic.
   bool dead_letter_poison = false;
 };
@@ -60,6 +64,7 @@ struct LaneStatus {
   bool paused = false;             // the read-ahead window is full: no record is taken
   std::string circuit = "closed";  // closed, open or probing
   std::vector<int32_t> partitions;
+  std::vector<int32_t> shared_partitions;  // read through the process's shared fetch
   int64_t in_flight = 0;
   int64_t pending = 0;
   int64_t window = 0;  // records read past the committable offsets
@@ -74,7 +79,7 @@ struct LaneStatus {
                            // started; changes only when it is replaced
 };
 
-class Lane : private kafka::RebalanceListener {
+class Lane : private kafka::RebalanceListener, private kafka::Feed::Subscriber {
  public:
   Lane(LaneSettings settings, ops::Metrics* metrics, const Clock* clock);
   ~Lane() override;
@@ -98,7 +103,13 @@ class Lane : private kafka::RebalanceListener {
 
   void Run();
   void PollKafka();
-  void HandleRecord(kafka::Record record);
+  std::shared_ptr<const kafka::Record> TakeShared();
+  std::shared_ptr<const kafka::Record> TakeOwn();
+  void FetchOnOwn(int32_t partition);
+  void MaybeShare();
+  void LeaveFeed();
+  void WakeFromFeed() override;
+  void HandleRecord(std::shared_ptr<const kafka::Record> record);
   void Dispatch();
   bool DispatchProbe();
   void StartAttempt(Item& item);
@@ -129,6 +140,17 @@ class Lane : private kafka::RebalanceListener {
   bool probe_fresh_ = false;
   std::chrono::steady_clock::time_point circuit_opened_at_;
   std::unique_ptr<kafka::Consumer> consumer_;
+  // Where the lane reads each assigned partition: `next` is the offset after the last record
+  // it took (-1 before the first), `shared` whether it comes from settings_.feed.
+  struct PartitionRead {
+    int64_t next = -1;
+    bool shared = false;
+    bool resume_failed = false;  // to fetch on its own again, retried with MaybeShare
+  };
+  std::map<int32_t, PartitionRead> reads_;
+  std::vector<int32_t> shared_;  // the partitions read through the feed, in Take order
+  size_t next_shared_ = 0;
+  std::chrono::steady_clock::time_point next_share_check_;
   std::unique_ptr<HttpSender> sender_;
   KeyScheduler scheduler_;
   kafka::CommitTracker tracker_;

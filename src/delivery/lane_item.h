@@ -14,8 +14,8 @@ namespace anchor_events::delivery {
 
 struct Lane::Item {
   uint64_t id = 0;
-  kafka::Record record;  // kept whole for the dead-letter topic
-  std::string key;       // scheduler key: partition and object id; empty for poison
+  std::shared_ptr<const kafka::Record> record;  // kept whole for the dead-letter topic
+  std::string key;  // scheduler key: partition and object id; empty for poison
   std::string event_id;
   std::shared_ptr<const Prepared> prepared;  // null for poison
   int attempts = 0;

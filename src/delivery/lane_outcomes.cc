@@ -42,13 +42,13 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
   bool was_probe = std::exchange(item.probe, false);
   if (response.result == AttemptResult::kDelivered) {
     lane_metrics_.delivered->Increment();
-    if (item.record.timestamp_ms > 0) {
-      auto age = clock_->WallNow().time_since_epoch() - milliseconds(item.record.timestamp_ms);
+    if (item.record->timestamp_ms > 0) {
+      auto age = clock_->WallNow().time_since_epoch() - milliseconds(item.record->timestamp_ms);
       lane_metrics_.event_age->Observe(std::chrono::duration<double>(age).count());
     }
     if (log_.Enabled(ops::LogLevel::kDebug)) {
-      log_.Debug("event delivered", {{"partition", item.record.partition},
-                                     {"offset", item.record.offset},
+      log_.Debug("event delivered", {{"partition", item.record->partition},
+                                     {"offset", item.record->offset},
                                      {"event_id", item.prepared->event_id},
                                      {"attempt", item.attempts},
                                      {"status_code", static_cast<int64_t>(response.status)},
@@ -65,8 +65,8 @@ void Lane::HandleResponse(Item& item, const HttpResponse& response) {
   // A query string may carry a token, so a refused destination is named without it.
   const std::string& url = item.prepared->url;
   log_.Error("delivery rejected",
-             {{"partition", item.record.partition},
-              {"offset", item.record.offset},
+             {{"partition", item.record->partition},
+              {"offset", item.record->offset},
               {"event_id", item.prepared->event_id},
               {"attempt", item.attempts},
               {"status_code", static_cast<int64_t>(response.status)},
@@ -120,8 +120,8 @@ void Lane::OnTransientFailure(Item& item, const HttpResponse& response, bool was
   if (!backoff_.MayRetry(item.attempts)) {
     lane_metrics_.exhausted->Increment();
     log_.Error("delivery attempts exhausted",
-               {{"partition", item.record.partition},
-                {"offset", item.record.offset},
+               {{"partition", item.record->partition},
+                {"offset", item.record->offset},
                 {"event_id", item.event_id},
                 {"attempt", item.attempts},
                 {"status_code", static_cast<int64_t>(response.status)},
@@ -139,8 +139,8 @@ void Lane::OnTransientFailure(Item& item, const HttpResponse& response, bool was
   int64_t suppressed = 0;
   if (retry_log_limiter_.Allow(&suppressed)) {
     log_.Warn("delivery attempt failed, will retry",
-              {{"partition", item.record.partition},
-               {"offset", item.record.offset},
+              {{"partition", item.record->partition},
+               {"offset", item.record->offset},
                {"event_id", item.event_id},
                {"attempt", item.attempts},
                {"status_code", static_cast<int64_t>(response.status)},
@@ -183,14 +183,14 @@ void Lane::DeadLetter(Item& item, const std::string& reason) {
   kafka::DeadLetter letter;
   letter.lane = settings_.name;
   letter.reason = reason;
-  if (item.record.has_key) {
-    letter.key = item.record.key;
+  if (item.record->has_key) {
+    letter.key = item.record->key;
   }
-  letter.value = item.record.value;
-  letter.original_headers = item.record.headers;
+  letter.value = item.record->value;
+  letter.original_headers = item.record->headers;
   letter.source_topic = settings_.consumer.topic;
-  letter.source_partition = item.record.partition;
-  letter.source_offset = item.record.offset;
+  letter.source_partition = item.record->partition;
+  letter.source_offset = item.record->offset;
   letter.event_id = item.event_id;
   letter.attempts = item.attempts;
   letter.last_status = item.last_status;
@@ -223,8 +223,8 @@ void Lane::HandleDeadLetterAcks() {
     Item& item = *it->second;
     if (status.ok()) {
       metrics_->CountDeadLettered(settings_.name, item.reason);
-      log_.Debug("dead-lettered", {{"partition", item.record.partition},
-                                   {"offset", item.record.offset},
+      log_.Debug("dead-lettered", {{"partition", item.record->partition},
+                                   {"offset", item.record->offset},
                                    {"event_id", item.event_id},
                                    {"reason", item.reason}});
       FinishItem(id);
@@ -234,8 +234,8 @@ void Lane::HandleDeadLetterAcks() {
     int64_t suppressed = 0;
     if (dead_letter_log_limiter_.Allow(&suppressed)) {
       log_.Error("dead-letter write failed, lane holds its offset and retries",
-                 {{"partition", item.record.partition},
-                  {"offset", item.record.offset},
+                 {{"partition", item.record->partition},
+                  {"offset", item.record->offset},
                   {"error", status.error().message},
                   {"suppressed", suppressed}});
     }
@@ -263,7 +263,7 @@ void Lane::FinishItem(uint64_t id) {
   if (!item.key.empty()) {
     scheduler_.Finish(item.id, item.key);
   }
-  tracker_.Finish(item.record.partition, item.record.offset);
+  tracker_.Finish(item.record->partition, item.record->offset);
   items_.erase(it);
 }
 

@@ -92,12 +92,20 @@ void Lane::PublishStatus(bool force) {
                         ? "closed"
                         : (circuit_.state() == Circuit::State::kOpen ? "open" : "probing");
   status_.partitions = consumer_->assigned();
+  status_.shared_partitions = shared_;
+  std::sort(status_.shared_partitions.begin(), status_.shared_partitions.end());
   status_.in_flight = static_cast<int64_t>(sender_->in_flight());
   status_.pending = static_cast<int64_t>(tracker_.unfinished());
   status_.window = static_cast<int64_t>(tracker_.window());
   status_.waiting_retry = static_cast<int64_t>(retry_timers_.size());
   status_.dead_lettering = static_cast<int64_t>(dead_lettering_);
-  status_.lag = consumer_->Lag(committable);
+  // A partition read through the feed is not fetched by the lane's consumer, so its end comes
+  // from the feed.
+  status_.lag = consumer_->Lag(committable, [this](int32_t partition) -> int64_t {
+    auto read = reads_.find(partition);
+    return read != reads_.end() && read->second.shared ? settings_.feed->HighWatermark(partition)
+                                                       : -1;
+  });
   lane_metrics_.pending->Set(static_cast<double>(status_.pending));
   lane_metrics_.lag->Set(static_cast<double>(status_.lag));
   lane_metrics_.assigned_partitions->Set(static_cast<double>(status_.partitions.size()));
@@ -112,6 +120,17 @@ void Lane::OnAssigned(const std::vector<int32_t>& partitions) {
 }
 
 void Lane::OnRevoked(const std::vector<int32_t>& partitions, bool lost) {
+  for (int32_t p : partitions) {
+    auto read = reads_.find(p);
+    if (read == reads_.end()) {
+      continue;
+    }
+    if (read->second.shared) {
+      settings_.feed->Detach(this, p);
+      shared_.erase(std::remove(shared_.begin(), shared_.end(), p), shared_.end());
+    }
+    reads_.erase(read);
+  }
   std::vector<kafka::PartitionOffset> commit;
   for (const kafka::PartitionOffset& po : tracker_.AllCommittable()) {
     if (std::find(partitions.begin(), partitions.end(), po.partition) != partitions.end()) {
@@ -125,7 +144,7 @@ void Lane::OnRevoked(const std::vector<int32_t>& partitions, bool lost) {
   }
   for (auto it = items_.begin(); it != items_.end();) {
     Item& item = *it->second;
-    if (std::find(partitions.begin(), partitions.end(), item.record.partition) ==
+    if (std::find(partitions.begin(), partitions.end(), item.record->partition) ==
         partitions.end()) {
       ++it;
       continue;

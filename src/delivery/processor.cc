@@ -195,6 +195,23 @@ Status Processor::EnsureDeadLetterWriter(const config::Config& config) {
   return {};
 }
 
+Status Processor::EnsureFeed(const config::Config& config) {
+  std::string fingerprint = Fingerprint(config, "feed");
+  if (feed_ && fingerprint == feed_fingerprint_) {
+    return {};
+  }
+  kafka::FeedOptions options;
+  options.kafka = config.kafka;
+  options.topic = config.kafka.topic;
+  Result<std::shared_ptr<kafka::Feed>> feed = kafka::Feed::Create(options);
+  if (!feed.ok()) {
+    return feed.error();
+  }
+  feed_ = std::move(feed).value();
+  feed_fingerprint_ = fingerprint;
+  return {};
+}
+
 Status Processor::Apply(const config::Config& config) {
   // The seed is checked before anything changes; a rotated key is put into the holder the lanes
   // already share only once the rest of the configuration has been applied, so no lane restarts
@@ -228,6 +245,9 @@ Status Processor::Apply(const config::Config& config) {
   if (Status status = EnsureDeadLetterWriter(config); !status.ok()) {
     return status;
   }
+  if (Status status = EnsureFeed(config); !status.ok()) {
+    return status;
+  }
   // Lanes built with an older writer keep theirs until they are replaced; the fingerprint
   // includes the Kafka settings, so a new writer always comes with new lanes.
   // Poison is dead-lettered once: by the business server's lane, or else the first client's.
@@ -239,6 +259,7 @@ Status Processor::Apply(const config::Config& config) {
   for (auto& [name, entry] : *built) {
     entry.second.dead_letters = dead_letters_;
     entry.second.parse_cache = parse_cache_;
+    entry.second.feed = feed_;
     entry.second.dead_letter_poison = name == poison_owner;
     entry.first += entry.second.dead_letter_poison ? "|poison" : "";
   }
@@ -369,6 +390,10 @@ std::string Processor::StatusJson() const {
     out << ",\"partitions\":[";
     for (size_t i = 0; i < s.partitions.size(); ++i) {
       out << (i ? "," : "") << s.partitions[i];
+    }
+    out << "],\"shared_partitions\":[";
+    for (size_t i = 0; i < s.shared_partitions.size(); ++i) {
+      out << (i ? "," : "") << s.shared_partitions[i];
     }
     out << "],\"in_flight\":" << s.in_flight << ",\"pending\":" << s.pending
         << ",\"window\":" << s.window << ",\"waiting_retry\":" << s.waiting_retry

@@ -62,6 +62,7 @@ class Processor {
   };
 
   Status EnsureDeadLetterWriter(const config::Config& config);
+  Status EnsureFeed(const config::Config& config);
 
   ops::Metrics* metrics_;
   const Clock* clock_;
@@ -69,6 +70,10 @@ class Processor {
   // Lanes more than 4,096 records (or 24 MiB of them) apart parse again.
   std::shared_ptr<event::ParseCache> parse_cache_ =
       std::make_shared<event::ParseCache>(4096, 24u << 20);
+  // One fetch of the topic for the lanes that keep up; lanes built with an older one keep it
+  // until they are replaced (the fingerprint includes the Kafka settings).
+  std::shared_ptr<kafka::Feed> feed_;
+  std::string feed_fingerprint_;
   std::shared_ptr<signing::KeyHolder> keys_;  // replaced in place on seed rotation
   std::string dead_letter_fingerprint_;
   mutable std::mutex mutex_;

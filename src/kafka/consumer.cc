@@ -254,8 +254,12 @@ std::optional<Record> Consumer::Poll(int timeout_ms) {
 std::optional<Record> Consumer::Take() {
   const size_t count = partition_queues_open_.size();
   for (size_t i = 0; i < count; ++i) {
-    rd_kafka_queue_t* queue = partition_queues_open_[next_queue_ % count].queue;
+    const PartitionQueue& open = partition_queues_open_[next_queue_ % count];
     next_queue_ = (next_queue_ + 1) % count;
+    if (open.paused) {
+      continue;
+    }
+    rd_kafka_queue_t* queue = open.queue;
     while (rd_kafka_message_t* message = rd_kafka_consume_queue(queue, 0)) {
       if (std::optional<Record> record = ToRecord(message)) {
         return record;
@@ -283,20 +287,24 @@ std::optional<Record> Consumer::ToRecord(rd_kafka_message_t* message) {
     return std::nullopt;
   }
   last_error_.clear();
+  return CopyRecord(*message);
+}
+
+Record CopyRecord(const rd_kafka_message_t& message) {
   Record record;
-  record.partition = message->partition;
-  record.offset = message->offset;
+  record.partition = message.partition;
+  record.offset = message.offset;
   rd_kafka_timestamp_type_t type;
-  record.timestamp_ms = rd_kafka_message_timestamp(message, &type);
-  if (message->key != nullptr) {
+  record.timestamp_ms = rd_kafka_message_timestamp(&message, &type);
+  if (message.key != nullptr) {
     record.has_key = true;
-    record.key.assign(static_cast<const char*>(message->key), message->key_len);
+    record.key.assign(static_cast<const char*>(message.key), message.key_len);
   }
-  if (message->payload != nullptr) {
-    record.value.assign(static_cast<const char*>(message->payload), message->len);
+  if (message.payload != nullptr) {
+    record.value.assign(static_cast<const char*>(message.payload), message.len);
   }
   rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
@@ -308,6 +316,48 @@ std::optional<Record> Consumer::ToRecord(rd_kafka_message_t* message) {
     }
   }
   return record;
+}
+
+void Consumer::Wake() { [[maybe_unused]] ssize_t written = write(wakeup_write_fd_, &kWake, 1); }
+
+Status Consumer::Pause(int32_t partition) {
+  auto open = std::find_if(partition_queues_open_.begin(), partition_queues_open_.end(),
+                           [&](const PartitionQueue& q) { return q.partition == partition; });
+  if (open == partition_queues_open_.end()) {
+    return Error{"partition " + std::to_string(partition) + " has no queue of its own"};
+  }
+  ListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition);
+  if (rd_kafka_resp_err_t err = rd_kafka_pause_partitions(handle_, list.get()); err) {
+    return Error{std::string("pausing failed: ") + rd_kafka_err2str(err)};
+  }
+  open->paused = true;
+  return {};
+}
+
+Status Consumer::ResumeAt(int32_t partition, int64_t next) {
+  auto open = std::find_if(partition_queues_open_.begin(), partition_queues_open_.end(),
+                           [&](const PartitionQueue& q) { return q.partition == partition; });
+  if (open == partition_queues_open_.end()) {
+    return Error{"partition " + std::to_string(partition) + " has no queue of its own"};
+  }
+  // Seek before resuming: the fetcher must not go on from where it paused, which may be past
+  // `next` while the records in between were read elsewhere.
+  ListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition)->offset = next;
+  if (rd_kafka_error_t* error = rd_kafka_seek_partitions(handle_, list.get(), 5000)) {
+    Status status = Error{std::string("seeking failed: ") + rd_kafka_error_string(error)};
+    rd_kafka_error_destroy(error);
+    return status;
+  }
+  if (list->elems[0].err) {
+    return Error{std::string("seeking failed: ") + rd_kafka_err2str(list->elems[0].err)};
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_resume_partitions(handle_, list.get()); err) {
+    return Error{std::string("resuming failed: ") + rd_kafka_err2str(err)};
+  }
+  open->paused = false;
+  return {};
 }
 
 void Consumer::DrainWakeups() {
@@ -356,12 +406,19 @@ Status Consumer::CommitSync(const std::vector<PartitionOffset>& offsets) {
   return {};
 }
 
-int64_t Consumer::Lag(const std::vector<PartitionOffset>& committable) const {
+int64_t Consumer::Lag(const std::vector<PartitionOffset>& committable,
+                      const std::function<int64_t(int32_t)>& known_high) const {
   int64_t lag = 0;
   for (int32_t p : assigned_) {
     int64_t low = 0;
     int64_t high = 0;
-    if (rd_kafka_get_watermark_offsets(handle_, topic_.c_str(), p, &low, &high) != 0 || high < 0) {
+    if (rd_kafka_get_watermark_offsets(handle_, topic_.c_str(), p, &low, &high) != 0) {
+      high = -1;
+    }
+    if (known_high) {
+      high = std::max(high, known_high(p));
+    }
+    if (high < 0) {
       continue;
     }
     int64_t position = low;

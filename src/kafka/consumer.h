@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@ struct Record {
   bool has_key = false;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// Copies a fetched message (not an error) into a Record.
+Record CopyRecord(const rd_kafka_message_t& message);
 
 // Told about partition changes, from inside Consumer::Poll on the lane thread.
 class RebalanceListener {
@@ -76,13 +80,24 @@ class Consumer {
   // Readable when Poll or Take has work; the lane clears it with DrainWakeups().
   int wakeup_fd() const { return wakeup_read_fd_; }
   void DrainWakeups();
+  // Makes wakeup_fd() readable; safe from any thread.
+  void Wake();
+
+  // With partition_queues: stops fetching `partition` and leaves it out of Take(), because
+  // the lane takes its records from a shared fetch (kafka::Feed).
+  Status Pause(int32_t partition);
+  // Fetches `partition` again, from `next` on, and serves it in Take(). Records of it that
+  // Take() returns may start below `next` (fetched before the pause): the caller skips them.
+  Status ResumeAt(int32_t partition, int64_t next);
 
   // Commits asynchronously; failures are logged and retried by the next commit.
   void CommitAsync(const std::vector<PartitionOffset>& offsets);
   Status CommitSync(const std::vector<PartitionOffset>& offsets);
 
   // Records between `committable` and each partition's high watermark (cached, no broker call).
-  int64_t Lag(const std::vector<PartitionOffset>& committable) const;
+  // `high`, when given, supplies the watermark of partitions it knows better (-1: it does not).
+  int64_t Lag(const std::vector<PartitionOffset>& committable,
+              const std::function<int64_t(int32_t)>& high = nullptr) const;
 
   // The high watermark of each assigned partition, asked of the broker (blocks up to
   // timeout_ms per partition).
@@ -115,6 +130,7 @@ class Consumer {
   struct PartitionQueue {
     int32_t partition;
     rd_kafka_queue_t* queue;
+    bool paused = false;  // read through the shared fetch
   };
   rd_kafka_topic_partition_list_t* AssignedList() const;
 

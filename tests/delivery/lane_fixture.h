@@ -49,13 +49,19 @@ class LaneFixture : public ::testing::Test {
     }
   }
 
+  // A business-server lane posting to receiver_ (or `receiver`), reading through `feed` while
+  // it keeps up when one is given.
   std::unique_ptr<Lane> StartLane(config::RetryPolicy retry, const std::string& group,
-                                  const Clock* clock = nullptr) {
+                                  const Clock* clock = nullptr,
+                                  std::shared_ptr<kafka::Feed> feed = nullptr,
+                                  const testing::TestReceiver* receiver = nullptr,
+                                  const std::string& name = "callback-api") {
     config::CallbackApiConfig api;
     api.enabled = true;
-    api.base_url = receiver_.Url("/callback");
+    api.base_url = (receiver ? receiver : &receiver_)->Url("/callback");
     LaneSettings settings;
-    settings.name = "callback-api";
+    settings.name = name;
+    settings.feed = std::move(feed);
     settings.options.retry = retry;
     settings.options.max_in_flight = 8;
     settings.destination = std::make_shared<BusinessDestination>(api);

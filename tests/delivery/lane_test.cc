@@ -3,6 +3,9 @@
 #include "delivery/lane.h"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -175,6 +178,105 @@ TEST_F(LaneTest, AFullReadAheadWindowStopsReadingWithoutPausingOrLosingRecords) 
     ids.insert(r.body.substr(at, r.body.find('"', at + 1) - at));
   }
   EXPECT_EQ(ids.size(), static_cast<size_t>(kEvents)) << "every event once";
+}
+
+// The event ids of `requests`, in arrival order.
+std::vector<std::string> EventIds(const std::vector<RecordedRequest>& requests) {
+  std::vector<std::string> ids;
+  for (const RecordedRequest& r : requests) {
+    size_t at = r.body.find("\"event-");
+    ids.push_back(at == std::string::npos ? "" : r.body.substr(at, r.body.find('"', at + 1) - at));
+  }
+  return ids;
+}
+
+TEST_F(LaneTest, LanesSharingAFetchDeliverEverythingWhileOneDestinationIsDown) {
+  // A second destination that answers 503 until it is back up; it records what it accepted.
+  struct Flaky {
+    std::mutex mutex;
+    bool up = false;
+    std::multiset<std::string> accepted;
+  } flaky;
+  testing::TestReceiver down;
+  down.Respond([&flaky](const RecordedRequest& request) {
+    std::lock_guard<std::mutex> lock(flaky.mutex);
+    if (!flaky.up) return CannedResponse{503, {}, ""};
+    flaky.accepted.insert(EventIds({request})[0]);
+    return CannedResponse{200, {}, ""};
+  });
+  down.Start();
+  auto accepted = [&flaky] {
+    std::lock_guard<std::mutex> lock(flaky.mutex);
+    return flaky.accepted;
+  };
+  kafka::FeedOptions options;
+  options.kafka = kafka_;
+  options.topic = kTopic;
+  options.max_records = 64;
+  options.hold_limit = milliseconds(300);
+  std::shared_ptr<kafka::Feed> feed = std::move(kafka::Feed::Create(options)).value();
+  config::RetryPolicy retry{3, milliseconds(50), milliseconds(100), 2.0, 0.2};
+
+  std::vector<std::string> events;
+  for (int i = 0; i < 400; ++i) events.push_back(EventWithKey(i));
+  auto set_up = [&flaky](bool up) {
+    std::lock_guard<std::mutex> lock(flaky.mutex);
+    flaky.up = up;
+  };
+  auto wait_until = [](const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + kArrival;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return done();
+  };
+  auto distinct_accepted = [&accepted] {
+    std::multiset<std::string> ids = accepted();
+    return std::set<std::string>(ids.begin(), ids.end()).size();
+  };
+
+  // Both destinations up: caught up, both lanes read through the shared fetch.
+  set_up(true);
+  Produce({events.begin(), events.begin() + 10});
+  auto healthy = StartLane(retry, "lane-test-shared-a", &Clock::Real(), feed);
+  auto failing = StartLane(retry, "lane-test-shared-b", &Clock::Real(), feed, &down, "failing");
+  ASSERT_TRUE(receiver_.WaitFor(10, kArrival));
+  EXPECT_TRUE(wait_until([&] { return distinct_accepted() == 10; }));
+  EXPECT_TRUE(wait_until([&] { return !healthy->Snapshot().shared_partitions.empty(); }));
+  EXPECT_TRUE(wait_until([&] { return !failing->Snapshot().shared_partitions.empty(); }));
+  EXPECT_EQ(feed->cursors(), 2u);
+
+  // One destination goes down: its lane stops taking records, and the feed lets it go instead
+  // of holding the healthy lane back.
+  set_up(false);
+  Produce({events.begin() + 10, events.end()});
+  ASSERT_TRUE(receiver_.WaitFor(400, kArrival));
+  EXPECT_NE(failing->Snapshot().circuit, "closed");
+  EXPECT_EQ(feed->cursors(), 1u);
+
+  // Back up, the failing lane fetches on its own from where it was, delivers everything, and
+  // once caught up it shares again.
+  set_up(true);
+  EXPECT_TRUE(wait_until([&] { return distinct_accepted() >= 400; }));
+  EXPECT_TRUE(wait_until([&] { return feed->cursors() == 2u; }));
+  Produce({EventWithKey(400)});
+  ASSERT_TRUE(receiver_.WaitFor(401, kArrival));
+  EXPECT_TRUE(wait_until([&] { return accepted().count("\"event-400") == 1; }));
+  healthy->Stop(clock_.Now());
+  failing->Stop(clock_.Now());
+  healthy->Join();
+  failing->Join();
+
+  std::set<std::string> expected;
+  for (int i = 0; i <= 400; ++i) expected.insert("\"event-" + std::to_string(i));
+  std::vector<std::string> healthy_ids = EventIds(receiver_.Requests());
+  EXPECT_EQ(std::multiset<std::string>(healthy_ids.begin(), healthy_ids.end()),
+            std::multiset<std::string>(expected.begin(), expected.end()))
+      << "the healthy lane delivers each event once";
+  std::multiset<std::string> failing_ids = accepted();
+  EXPECT_EQ(std::set<std::string>(failing_ids.begin(), failing_ids.end()), expected)
+      << "the lane that was down delivers every event after all";
+  EXPECT_EQ(metrics_.Serialize().find("anchor_events_dead_lettered_total"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,406 @@
+#include "kafka/feed.h"
+
+#include <algorithm>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "kafka/client_config.h"
+
+namespace anchor_events::kafka {
+namespace {
+
+using std::chrono::steady_clock;
+
+constexpr char kWake = 1;
+constexpr int kIdleWaitMs = 100;
+
+size_t RecordBytes(const Record& record) {
+  size_t bytes = sizeof(Record) + record.key.size() + record.value.size();
+  for (const auto& [name, value] : record.headers) {
+    bytes += name.size() + value.size();
+  }
+  return bytes;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Feed>> Feed::Create(const FeedOptions& options) {
+  Result<ConfPtr> conf = BaseConf(options.kafka);
+  if (!conf.ok()) {
+    return conf.error();
+  }
+  // No group: the feed never commits. Each lane commits to its own group what it finished.
+  const std::vector<std::pair<std::string, std::string>> properties = {
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"queued.max.messages.kbytes", std::to_string(std::max(256, options.prefetch_kbytes))},
+  };
+  for (const auto& [name, value] : properties) {
+    if (options.kafka.properties.count(name) != 0 && name == "queued.max.messages.kbytes") {
+      continue;
+    }
+    if (Status status = SetProperty(conf->get(), name, value); !status.ok()) {
+      return status.error();
+    }
+  }
+  std::shared_ptr<Feed> feed(new Feed(options));
+  feed->log_ = ops::Log().With({{"component", "feed"}, {"topic", options.topic}});
+  char error[512];
+  feed->handle_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), error, sizeof(error));
+  if (feed->handle_ == nullptr) {
+    return Error{std::string("creating the shared Kafka consumer failed: ") + error};
+  }
+  feed->topic_ = rd_kafka_topic_new(feed->handle_, options.topic.c_str(), nullptr);
+  if (feed->topic_ == nullptr) {
+    return Error{"opening topic " + options.topic + " for the shared consumer failed"};
+  }
+  int fds[2];
+  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+    return Error{"creating the shared consumer's wakeup pipe failed"};
+  }
+  feed->wake_read_fd_ = fds[0];
+  feed->wake_write_fd_ = fds[1];
+  feed->thread_ = std::thread([raw = feed.get()] { raw->Run(); });
+  return feed;
+}
+
+Feed::~Feed() {
+  stop_.store(true);
+  Kick();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  for (auto& [partition, state] : partitions_) {
+    if (state.reading) {
+      rd_kafka_consume_stop(topic_, partition);
+    }
+    if (state.queue != nullptr) {
+      rd_kafka_queue_destroy(state.queue);
+    }
+  }
+  if (topic_ != nullptr) {
+    rd_kafka_topic_destroy(topic_);
+  }
+  if (handle_ != nullptr) {
+    rd_kafka_destroy(handle_);
+  }
+  if (wake_read_fd_ >= 0) {
+    close(wake_read_fd_);
+    close(wake_write_fd_);
+  }
+}
+
+void Feed::Kick() {
+  if (wake_write_fd_ >= 0) {
+    [[maybe_unused]] ssize_t written = write(wake_write_fd_, &kWake, 1);
+  }
+}
+
+bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next) {
+  if (next < 0) {
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition& state = partitions_[partition];
+  for (const Cursor& cursor : state.cursors) {
+    if (cursor.subscriber == subscriber) {
+      return true;
+    }
+  }
+  if (state.cursors.empty()) {
+    // Nobody reads it: start over where this lane is.
+    state.buffer.clear();
+    state.bytes = 0;
+    state.end = next;
+    state.restart = true;
+    ++state.epoch;
+    state.blocked = false;
+    state.cursors.push_back({subscriber, next, false});
+    Kick();
+    return true;
+  }
+  const int64_t begin = state.buffer.empty() ? state.end : state.buffer.front()->offset;
+  if (next < begin) {
+    return false;
+  }
+  state.cursors.push_back({subscriber, next, false});
+  return true;
+}
+
+void Feed::Detach(Subscriber* subscriber, int32_t partition) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = partitions_.find(partition);
+  if (it == partitions_.end()) {
+    return;
+  }
+  Partition& state = it->second;
+  auto before = state.cursors.size();
+  state.cursors.erase(std::remove_if(state.cursors.begin(), state.cursors.end(),
+                                     [&](const Cursor& c) { return c.subscriber == subscriber; }),
+                      state.cursors.end());
+  if (state.cursors.size() != before) {
+    Trim(state);
+    Kick();  // room, or nobody left to read for
+  }
+}
+
+Feed::TakeResult Feed::Take(Subscriber* subscriber, int32_t partition,
+                            std::shared_ptr<const Record>* out) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = partitions_.find(partition);
+  if (it == partitions_.end()) {
+    return TakeResult::kDetached;
+  }
+  Partition& state = it->second;
+  auto cursor = std::find_if(state.cursors.begin(), state.cursors.end(),
+                             [&](const Cursor& c) { return c.subscriber == subscriber; });
+  if (cursor == state.cursors.end()) {
+    return TakeResult::kDetached;
+  }
+  auto record = std::lower_bound(
+      state.buffer.begin(), state.buffer.end(), cursor->next,
+      [](const std::shared_ptr<const Record>& r, int64_t offset) { return r->offset < offset; });
+  if (record == state.buffer.end()) {
+    cursor->woken = false;
+    return TakeResult::kEmpty;
+  }
+  *out = *record;
+  const bool was_first = record == state.buffer.begin();
+  cursor->next = (*record)->offset + 1;
+  if (was_first) {
+    const bool was_blocked = state.blocked;
+    Trim(state);
+    if (was_blocked && !state.blocked) {
+      Kick();
+    }
+  }
+  return TakeResult::kRecord;
+}
+
+void Feed::Trim(Partition& state) {
+  if (state.cursors.empty()) {
+    state.buffer.clear();
+    state.bytes = 0;
+    state.blocked = false;
+    return;
+  }
+  int64_t lowest = state.cursors.front().next;
+  for (const Cursor& cursor : state.cursors) {
+    lowest = std::min(lowest, cursor.next);
+  }
+  while (!state.buffer.empty() && state.buffer.front()->offset < lowest) {
+    state.bytes -= RecordBytes(*state.buffer.front());
+    state.buffer.pop_front();
+  }
+  if (state.blocked && state.buffer.size() < options_.max_records &&
+      state.bytes < options_.max_bytes) {
+    state.blocked = false;
+  }
+}
+
+int64_t Feed::HighWatermark(int32_t partition) const {
+  int64_t low = 0;
+  int64_t high = -1;
+  if (rd_kafka_get_watermark_offsets(handle_, options_.topic.c_str(), partition, &low, &high) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return -1;
+  }
+  return high;
+}
+
+size_t Feed::active_partitions() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t count = 0;
+  for (const auto& [partition, state] : partitions_) {
+    count += state.cursors.empty() ? 0 : 1;
+  }
+  return count;
+}
+
+size_t Feed::cursors() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t count = 0;
+  for (const auto& [partition, state] : partitions_) {
+    count += state.cursors.size();
+  }
+  return count;
+}
+
+void Feed::Run() {
+  while (!stop_.load()) {
+    ApplyChanges();
+    std::vector<std::pair<int32_t, Partition*>> reading;
+    bool blocked = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto& [partition, state] : partitions_) {
+        if (state.reading && !state.restart && !state.cursors.empty()) {
+          reading.emplace_back(partition, &state);  // map nodes stay where they are
+        }
+      }
+    }
+    bool more = false;
+    for (auto& [partition, state] : reading) {
+      more = Fill(partition, *state) || more;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto& [partition, state] : reading) {
+        blocked = blocked || state->blocked;
+      }
+    }
+    rd_kafka_poll(handle_, 0);  // errors and logs
+    // Blocked partitions are checked against the hold limit every 10 ms; otherwise librdkafka
+    // and the lanes wake the thread through the pipe.
+    pollfd fd{wake_read_fd_, POLLIN, 0};
+    poll(&fd, 1, more ? 0 : (blocked ? 10 : kIdleWaitMs));
+    char buffer[64];
+    while (read(wake_read_fd_, buffer, sizeof(buffer)) > 0) {
+    }
+  }
+}
+
+void Feed::ApplyChanges() {
+  struct Change {
+    int32_t partition;
+    Partition* state;
+    bool stop;
+    int64_t start;  // -1: do not start
+    uint64_t epoch;
+  };
+  std::vector<Change> changes;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [partition, state] : partitions_) {
+      if (state.restart) {
+        changes.push_back({partition, &state, state.reading, state.end, state.epoch});
+        state.restart = false;
+      } else if (state.reading && state.cursors.empty()) {
+        changes.push_back({partition, &state, true, -1, state.epoch});
+      }
+    }
+  }
+  // librdkafka calls outside the lock: lanes keep taking meanwhile. Only this thread changes
+  // `reading` and `queue`.
+  for (const Change& change : changes) {
+    if (change.stop) {
+      rd_kafka_consume_stop(topic_, change.partition);
+      rd_kafka_queue_destroy(change.state->queue);
+      std::lock_guard<std::mutex> lock(mutex_);
+      change.state->queue = nullptr;
+      change.state->reading = false;
+    }
+    if (change.start < 0) {
+      continue;
+    }
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(handle_);
+    rd_kafka_queue_io_event_enable(queue, wake_write_fd_, &kWake, 1);
+    if (rd_kafka_consume_start_queue(topic_, change.partition, change.start, queue) != 0) {
+      rd_kafka_queue_destroy(queue);
+      std::lock_guard<std::mutex> lock(mutex_);
+      log_.Warn(
+          "shared fetch could not start, its lanes fetch on their own",
+          {{"partition", change.partition}, {"error", rd_kafka_err2str(rd_kafka_last_error())}});
+      if (change.state->epoch == change.epoch) {
+        for (const Cursor& cursor : change.state->cursors) {
+          cursor.subscriber->WakeFromFeed();  // their next Take says kDetached
+        }
+        change.state->cursors.clear();
+        Trim(*change.state);
+      }
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    change.state->queue = queue;
+    change.state->reading = true;
+  }
+}
+
+bool Feed::Fill(int32_t partition, Partition& state) {
+  uint64_t epoch = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state.restart || state.cursors.empty() || state.queue == nullptr) {
+      return false;
+    }
+    epoch = state.epoch;
+  }
+  for (int taken = 0; taken < 256; ++taken) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (state.epoch != epoch) {
+        return false;
+      }
+      if (state.buffer.size() >= options_.max_records || state.bytes >= options_.max_bytes) {
+        steady_clock::time_point now = steady_clock::now();
+        if (!state.blocked) {
+          state.blocked = true;
+          state.full_since = now;
+        }
+        if (now - state.full_since < options_.hold_limit || state.cursors.size() < 2) {
+          return false;
+        }
+        // The slowest cursor has held the others for too long: its lane fetches on its own.
+        int64_t lowest = state.cursors.front().next;
+        for (const Cursor& cursor : state.cursors) {
+          lowest = std::min(lowest, cursor.next);
+        }
+        auto slow = [&](const Cursor& c) { return c.next == lowest; };
+        for (const Cursor& cursor : state.cursors) {
+          if (slow(cursor)) {
+            cursor.subscriber->WakeFromFeed();
+          }
+        }
+        size_t before = state.cursors.size();
+        state.cursors.erase(std::remove_if(state.cursors.begin(), state.cursors.end(), slow),
+                            state.cursors.end());
+        log_.Debug("slow reader detached",
+                   {{"partition", partition},
+                    {"detached", static_cast<int64_t>(before - state.cursors.size())}});
+        state.blocked = false;
+        Trim(state);
+        if (state.blocked) {
+          state.full_since = now;
+        }
+        continue;
+      }
+    }
+    rd_kafka_message_t* message = rd_kafka_consume_queue(state.queue, 0);
+    if (message == nullptr) {
+      return false;
+    }
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
+        message, rd_kafka_message_destroy);
+    if (message->err) {
+      if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        int64_t suppressed = 0;
+        if (error_limiter_.Allow(&suppressed)) {
+          log_.Warn("shared fetch error", {{"partition", partition},
+                                           {"error", rd_kafka_message_errstr(message)},
+                                           {"suppressed", suppressed}});
+        }
+      }
+      continue;
+    }
+    auto record = std::make_shared<const Record>(CopyRecord(*message));
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state.epoch != epoch || record->offset < state.end) {
+      continue;  // fetched before a restart, or already buffered
+    }
+    state.end = record->offset + 1;
+    state.bytes += RecordBytes(*record);
+    state.buffer.push_back(std::move(record));
+    for (Cursor& cursor : state.cursors) {
+      if (!cursor.woken && cursor.next < state.end) {
+        cursor.woken = true;
+        cursor.subscriber->WakeFromFeed();
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace anchor_events::kafka

@@ -1,0 +1,118 @@
+// One fetch of the topic shared by the lanes that keep up (SPEC §6.1, docs/benchmarks.md).
+//
+// Every lane still owns its consumer group: its partitions, its commits and, whenever it is
+// behind, its own fetching. A lane that has caught up attaches a partition here instead, at the
+// next offset it needs; it pauses its own fetch of that partition and takes the feed's copy of
+// each record. The feed keeps each partition's records in order in one bounded buffer that
+// every attached lane reads with its own cursor, so a record is fetched, copied and held once
+// for all of them.
+//
+// The feed reads a partition only as fast as its slowest attached cursor. A cursor that has
+// kept the buffer full for longer than `hold_limit` is detached: its lane goes back to fetching
+// that partition on its own from where it was, and the others go on. So no lane holds the
+// others back for longer than that, and a lane that falls behind loses nothing.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+#include "base/result.h"
+#include "config/config.h"
+#include "kafka/consumer.h"
+#include "ops/log.h"
+
+namespace anchor_events::kafka {
+
+struct FeedOptions {
+  config::KafkaConfig kafka;
+  std::string topic;
+  int prefetch_kbytes = 4096;  // librdkafka's prefetch for all partitions together
+  // The buffer of each partition: records fetched and not yet taken by every attached cursor.
+  size_t max_records = 2048;
+  size_t max_bytes = 2u << 20;
+  std::chrono::milliseconds hold_limit{500};
+};
+
+class Feed {
+ public:
+  // A lane, as the feed sees it. Wake() is called from the feed's thread, under the feed's lock:
+  // it must only signal (write to a pipe), never call back into the feed.
+  class Subscriber {
+   public:
+    virtual ~Subscriber() = default;
+    virtual void WakeFromFeed() = 0;
+  };
+
+  enum class TakeResult { kRecord, kEmpty, kDetached };
+
+  static Result<std::shared_ptr<Feed>> Create(const FeedOptions& options);
+  ~Feed();
+  Feed(const Feed&) = delete;
+  Feed& operator=(const Feed&) = delete;
+
+  // Serves `partition` to `subscriber` from offset `next` on. False when the feed no longer
+  // holds that offset (others read past it): the lane keeps fetching on its own.
+  bool Attach(Subscriber* subscriber, int32_t partition, int64_t next);
+  // Idempotent. After it returns the feed never wakes `subscriber` for `partition` again.
+  void Detach(Subscriber* subscriber, int32_t partition);
+  // The next record of `partition` at or after the subscriber's cursor. kDetached: the
+  // subscriber is not (or no longer) attached to it and must fetch it on its own from the offset
+  // after the last record it took.
+  TakeResult Take(Subscriber* subscriber, int32_t partition, std::shared_ptr<const Record>* out);
+  // The partition's high watermark as last fetched, -1 when unknown.
+  int64_t HighWatermark(int32_t partition) const;
+
+  // For tests and /status: partitions being read, and attached cursors over all partitions.
+  size_t active_partitions() const;
+  size_t cursors() const;
+
+ private:
+  struct Cursor {
+    Subscriber* subscriber;
+    int64_t next;
+    bool woken;  // woken since it last found nothing; cleared by an empty Take
+  };
+  struct Partition {
+    std::deque<std::shared_ptr<const Record>> buffer;  // increasing offsets
+    size_t bytes = 0;
+    std::vector<Cursor> cursors;
+    int64_t end = -1;      // the offset after the last record buffered (or where reading starts)
+    uint64_t epoch = 0;    // bumped when reading restarts, so records fetched before are dropped
+    bool restart = false;  // the thread must (re)start fetching at `end`
+    bool reading = false;  // librdkafka fetches it (only the thread changes it)
+    bool blocked = false;  // the thread waits for room
+    std::chrono::steady_clock::time_point full_since;
+    rd_kafka_queue_t* queue = nullptr;  // only the thread touches it
+  };
+
+  explicit Feed(const FeedOptions& options) : options_(options) {}
+  void Run();
+  void ApplyChanges();
+  bool Fill(int32_t partition, Partition& state);
+  void Trim(Partition& state);
+  void Kick();
+
+  FeedOptions options_;
+  ops::Logger log_;
+  rd_kafka_t* handle_ = nullptr;
+  rd_kafka_topic_t* topic_ = nullptr;
+  int wake_read_fd_ = -1;
+  int wake_write_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::map<int32_t, Partition> partitions_;
+  ops::RateLimiter error_limiter_{std::chrono::seconds(30)};
+};
+
+}  // namespace anchor_events::kafka

@@ -1,0 +1,165 @@
+// The shared fetch on the embedded broker: readers get every record in order from one fetch, a
+// reader too far behind is refused, and a stalled reader is detached instead of holding the
+// others back.
+#include "kafka/feed.h"
+
+#include <atomic>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "kafka/embedded_broker.h"
+#include "kafka/producer.h"
+
+namespace anchor_events::kafka {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr const char* kTopic = "TRANSACTION";
+
+struct Reader : Feed::Subscriber {
+  void WakeFromFeed() override { wakes.fetch_add(1); }
+  std::atomic<int> wakes{0};
+  std::vector<std::shared_ptr<const Record>> records;
+};
+
+class FeedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker_ = std::move(EmbeddedBroker::Start()).value();
+    ASSERT_TRUE(broker_->CreateTopic(kTopic, 1).ok());
+    kafka_.bootstrap_server = broker_->bootstrap_servers();
+    producer_ = std::move(Producer::Create(kafka_)).value();
+  }
+
+  void Produce(int from, int count) {
+    for (int i = from; i < from + count; ++i) {
+      ASSERT_TRUE(producer_->ProduceSync({kTopic, "key", "value-" + std::to_string(i), {}}).ok());
+    }
+  }
+
+  std::shared_ptr<Feed> MakeFeed(size_t max_records = 2048, milliseconds hold = milliseconds(500)) {
+    FeedOptions options;
+    options.kafka = kafka_;
+    options.topic = kTopic;
+    options.max_records = max_records;
+    options.hold_limit = hold;
+    return std::move(Feed::Create(options)).value();
+  }
+
+  // Takes until `reader` holds `count` records or the feed says it is detached; false on
+  // timeout.
+  static Feed::TakeResult TakeUntil(Feed& feed, Reader& reader, size_t count) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (reader.records.size() < count && std::chrono::steady_clock::now() < deadline) {
+      std::shared_ptr<const Record> record;
+      Feed::TakeResult result = feed.Take(&reader, 0, &record);
+      if (result == Feed::TakeResult::kDetached) return result;
+      if (result == Feed::TakeResult::kRecord) {
+        reader.records.push_back(record);
+      } else {
+        std::this_thread::sleep_for(milliseconds(5));
+      }
+    }
+    return reader.records.size() >= count ? Feed::TakeResult::kRecord : Feed::TakeResult::kEmpty;
+  }
+
+  static void ExpectOffsets(const Reader& reader, int64_t from, size_t count) {
+    ASSERT_EQ(reader.records.size(), count);
+    for (size_t i = 0; i < count; ++i) {
+      EXPECT_EQ(reader.records[i]->offset, from + static_cast<int64_t>(i));
+      EXPECT_EQ(reader.records[i]->value, "value-" + std::to_string(from + i));
+      EXPECT_EQ(reader.records[i]->key, "key");
+    }
+  }
+
+  std::unique_ptr<EmbeddedBroker> broker_;
+  config::KafkaConfig kafka_;
+  std::unique_ptr<Producer> producer_;
+};
+
+TEST_F(FeedTest, TwoReadersGetEveryRecordInOrderFromOneCopy) {
+  Produce(0, 50);
+  auto feed = MakeFeed();
+  Reader a, b;
+  ASSERT_TRUE(feed->Attach(&a, 0, 0));
+  ASSERT_TRUE(feed->Attach(&b, 0, 10));  // starts later: gets offsets 10 on
+  EXPECT_EQ(feed->cursors(), 2u);
+
+  EXPECT_EQ(TakeUntil(*feed, a, 50), Feed::TakeResult::kRecord);
+  EXPECT_EQ(TakeUntil(*feed, b, 40), Feed::TakeResult::kRecord);
+  ExpectOffsets(a, 0, 50);
+  ExpectOffsets(b, 10, 40);
+  EXPECT_EQ(a.records[10].get(), b.records[0].get());  // one copy for both
+  EXPECT_GT(a.wakes.load(), 0);
+  EXPECT_EQ(feed->HighWatermark(0), 50);
+}
+
+TEST_F(FeedTest, AReaderBehindWhatTheFeedStillHoldsIsRefused) {
+  Produce(0, 30);
+  auto feed = MakeFeed();
+  Reader a, b, c;
+  ASSERT_TRUE(feed->Attach(&a, 0, 0));
+  ASSERT_EQ(TakeUntil(*feed, a, 30), Feed::TakeResult::kRecord);  // the feed keeps nothing
+  EXPECT_FALSE(feed->Attach(&b, 0, 5));
+  ASSERT_TRUE(feed->Attach(&c, 0, 30));
+  Produce(30, 5);
+  EXPECT_EQ(TakeUntil(*feed, c, 5), Feed::TakeResult::kRecord);
+  ExpectOffsets(c, 30, 5);
+  std::shared_ptr<const Record> none;
+  EXPECT_EQ(feed->Take(&b, 0, &none), Feed::TakeResult::kDetached);
+}
+
+TEST_F(FeedTest, AStalledReaderIsDetachedAndTheOthersGoOn) {
+  Produce(0, 100);
+  auto feed = MakeFeed(/*max_records=*/10, milliseconds(200));
+  Reader fast, stalled;
+  ASSERT_TRUE(feed->Attach(&fast, 0, 0));
+  ASSERT_TRUE(feed->Attach(&stalled, 0, 0));
+  std::shared_ptr<const Record> first;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (feed->Take(&stalled, 0, &first) == Feed::TakeResult::kEmpty &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->offset, 0);
+
+  // `stalled` takes nothing more: after the hold limit the feed lets it go.
+  EXPECT_EQ(TakeUntil(*feed, fast, 100), Feed::TakeResult::kRecord);
+  ExpectOffsets(fast, 0, 100);
+  std::shared_ptr<const Record> record;
+  EXPECT_EQ(feed->Take(&stalled, 0, &record), Feed::TakeResult::kDetached);
+  EXPECT_GT(stalled.wakes.load(), 0);  // told, so its lane fetches on its own
+  EXPECT_EQ(feed->cursors(), 1u);
+}
+
+TEST_F(FeedTest, AReaderAloneIsNeverDetachedAndTheLastDetachStopsTheFetch) {
+  Produce(0, 40);
+  auto feed = MakeFeed(/*max_records=*/5, milliseconds(50));
+  Reader slow;
+  ASSERT_TRUE(feed->Attach(&slow, 0, 0));
+  std::this_thread::sleep_for(milliseconds(400));  // the buffer is full for 8 hold limits
+  EXPECT_EQ(TakeUntil(*feed, slow, 40), Feed::TakeResult::kRecord);
+  ExpectOffsets(slow, 0, 40);
+  EXPECT_EQ(feed->active_partitions(), 1u);
+
+  feed->Detach(&slow, 0);
+  feed->Detach(&slow, 0);  // idempotent
+  EXPECT_EQ(feed->active_partitions(), 0u);
+  EXPECT_EQ(feed->cursors(), 0u);
+  int wakes = slow.wakes.load();
+  Produce(40, 5);
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(slow.wakes.load(), wakes);
+
+  // Attached again at its position, it goes on from there.
+  slow.records.clear();
+  ASSERT_TRUE(feed->Attach(&slow, 0, 40));
+  EXPECT_EQ(TakeUntil(*feed, slow, 5), Feed::TakeResult::kRecord);
+  ExpectOffsets(slow, 40, 5);
+}
+
+}  // namespace
+}  // namespace anchor_events::kafka

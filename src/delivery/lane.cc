@@ -228,18 +228,25 @@ void Lane::MaybeShare() {
     if (read.shared || read.next < 0 || window_full_ || circuit_.open()) {
       continue;
     }
-    if (!settings_.feed->Attach(this, partition, read.next)) {
-      continue;
-    }
-    if (Status status = consumer_->Pause(partition); !status.ok()) {
-      settings_.feed->Detach(this, partition);
-      continue;
-    }
-    read.shared = true;
-    shared_.push_back(partition);
-    log_.Debug("reading a partition through the shared fetch",
-               {{"partition", partition}, {"offset", read.next}});
+    Share(partition, read.next, /*rewind=*/false);
   }
+}
+
+bool Lane::Share(int32_t partition, int64_t next, bool rewind) {
+  if (!settings_.feed->Attach(this, partition, next, rewind)) {
+    return false;
+  }
+  if (Status status = consumer_->Pause(partition); !status.ok()) {
+    settings_.feed->Detach(this, partition);
+    return false;
+  }
+  PartitionRead& read = reads_[partition];
+  read.next = next;
+  read.shared = true;
+  shared_.push_back(partition);
+  log_.Debug("reading a partition through the shared fetch",
+             {{"partition", partition}, {"offset", next}});
+  return true;
 }
 
 void Lane::LeaveFeed() {
@@ -263,7 +270,9 @@ void Lane::HandleRecord(std::shared_ptr<const kafka::Record> shared) {
   const size_t max_bytes = static_cast<size_t>(settings_.max_event_bytes);
   std::shared_ptr<const event::ParseResult> parsed =
       settings_.parse_cache
-          ? settings_.parse_cache->Parse(record.partition, record.offset, record.value, max_bytes)
+          ? settings_.parse_cache->Parse(record.partition, record.offset,
+                                         std::shared_ptr<const std::string>(shared, &record.value),
+                                         max_bytes)
           : std::make_shared<const event::ParseResult>(event::ParseEvent(record.value, max_bytes));
   if (const auto* poison = std::get_if<event::Poison>(parsed.get())) {
     std::string reason(event::PoisonReasonLabel(poison->reason));

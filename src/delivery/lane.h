@@ -107,6 +107,7 @@ class Lane : private kafka::RebalanceListener, private kafka::Feed::Subscriber {
   std::shared_ptr<const kafka::Record> TakeOwn();
   void FetchOnOwn(int32_t partition);
   void MaybeShare();
+  bool Share(int32_t partition, int64_t next, bool rewind);
   void LeaveFeed();
   void WakeFromFeed() override;
   void HandleRecord(std::shared_ptr<const kafka::Record> record);

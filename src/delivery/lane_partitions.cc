@@ -13,6 +13,7 @@ using std::chrono::steady_clock;
 constexpr milliseconds kCommitInterval{200};
 constexpr milliseconds kStatusInterval{250};
 constexpr milliseconds kIdleWait{100};
+constexpr int kResumeQueryTimeoutMs = 5000;
 
 }  // namespace
 
@@ -117,6 +118,21 @@ void Lane::OnAssigned(const std::vector<int32_t>& partitions) {
     list += (list.empty() ? "" : ",") + std::to_string(p);
   }
   log_.Info("partitions assigned", {{"partitions", list}});
+  if (!settings_.feed) {
+    return;
+  }
+  // A new partition is read through the shared fetch from the start when it can be, so the
+  // lane's own consumer never prefetches it (with many lanes, that prefetch is most of the
+  // memory). Where that cannot be, the lane fetches it on its own.
+  Result<std::vector<kafka::PartitionOffset>> starts =
+      consumer_->QueryResumePoints(partitions, kResumeQueryTimeoutMs);
+  if (!starts.ok()) {
+    log_.Debug("fetching on its own", {{"error", starts.error().message}});
+    return;
+  }
+  for (const kafka::PartitionOffset& start : *starts) {
+    Share(start.partition, start.offset, /*rewind=*/true);
+  }
 }
 
 void Lane::OnRevoked(const std::vector<int32_t>& partitions, bool lost) {

@@ -9,6 +9,13 @@ ParseCache::ParseCache(size_t capacity, size_t max_bytes)
 
 std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t offset,
                                                      std::string_view value, size_t max_bytes) {
+  return Parse(partition, offset, std::make_shared<const std::string>(value), max_bytes);
+}
+
+std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t offset,
+                                                     std::shared_ptr<const std::string> shared,
+                                                     size_t max_bytes) {
+  const std::string& value = *shared;
   const Key key{partition, offset};
   std::shared_ptr<const Entry> found;
   {
@@ -19,7 +26,8 @@ std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t 
     }
   }
   // Compared outside the lock: entries never change once stored.
-  if (found && found->max_bytes == max_bytes && found->value == value) {
+  if (found && found->max_bytes == max_bytes &&
+      (found->value == shared || *found->value == value)) {
     hits_.fetch_add(1, std::memory_order_relaxed);
     return found->result;
   }
@@ -29,7 +37,7 @@ std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t 
     return result;
   }
   auto entry = std::make_shared<Entry>();
-  entry->value.assign(value);
+  entry->value = std::move(shared);
   entry->max_bytes = max_bytes;
   entry->result = result;
   entry->cost = cost;

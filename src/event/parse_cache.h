@@ -22,8 +22,8 @@ namespace anchor_events::event {
 // Thread-safe. Results are immutable and shared; an Event's document is only ever read.
 class ParseCache {
  public:
-  // At most `capacity` records and about `max_bytes` of them (a record, its copy and its parsed
-  // document count as four times its size) are kept, the oldest dropped first. Records larger
+  // At most `capacity` records and about `max_bytes` of them (a record and its parsed document
+  // count as four times its size) are kept, the oldest dropped first. Records larger
   // than kMaxCachedRecord, and records too large to parse, are parsed without being kept.
   ParseCache(size_t capacity, size_t max_bytes);
 
@@ -33,13 +33,18 @@ class ParseCache {
   // offset, bytes and limit.
   std::shared_ptr<const ParseResult> Parse(int32_t partition, int64_t offset,
                                            std::string_view value, size_t max_bytes);
+  // The same for bytes the caller shares: the cache keeps a reference instead of a copy, and
+  // another caller holding the very same bytes is matched without comparing them.
+  std::shared_ptr<const ParseResult> Parse(int32_t partition, int64_t offset,
+                                           std::shared_ptr<const std::string> value,
+                                           size_t max_bytes);
 
   // How many calls reused a result (for the benchmark's notes and tests).
   uint64_t hits() const;
 
  private:
   struct Entry {
-    std::string value;
+    std::shared_ptr<const std::string> value;
     size_t max_bytes = 0;
     std::shared_ptr<const ParseResult> result;
     size_t cost = 0;  // bytes counted against the budget

@@ -109,6 +109,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
   consumer->topic_ = options.topic;
   consumer->group_id_ = options.group_id;
   consumer->partition_queues_ = options.partition_queues;
+  consumer->start_offset_ = options.start_offset;
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Consumer::RebalanceCallback);
   rd_kafka_conf_set_offset_commit_cb(conf->get(), &Consumer::CommitCallback);
   rd_kafka_conf_set_opaque(conf->get(), consumer.get());
@@ -449,13 +450,32 @@ Result<std::vector<PartitionOffset>> Consumer::QueryEnds(int timeout_ms) const {
 }
 
 Result<std::vector<PartitionOffset>> Consumer::QueryStarts(int timeout_ms) const {
-  ListPtr list(AssignedList());
+  return CommittedOr(assigned_, /*latest=*/false, /*strict=*/false, timeout_ms);
+}
+
+Result<std::vector<PartitionOffset>> Consumer::QueryResumePoints(
+    const std::vector<int32_t>& partitions, int timeout_ms) const {
+  return CommittedOr(partitions, start_offset_ == config::StartOffset::kLatest, /*strict=*/true,
+                     timeout_ms);
+}
+
+Result<std::vector<PartitionOffset>> Consumer::CommittedOr(const std::vector<int32_t>& partitions,
+                                                           bool latest, bool strict,
+                                                           int timeout_ms) const {
+  ListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (int32_t p : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p);
+  }
   if (rd_kafka_resp_err_t err = rd_kafka_committed(handle_, list.get(), timeout_ms); err) {
     return Error{"reading committed offsets failed for group " + group_id_ + ": " +
                  rd_kafka_err2str(err)};
   }
   std::vector<PartitionOffset> starts;
   for (int i = 0; i < list->cnt; ++i) {
+    if (strict && list->elems[i].err) {
+      return Error{"reading committed offsets failed for group " + group_id_ + ": " +
+                   rd_kafka_err2str(list->elems[i].err)};
+    }
     int64_t offset = list->elems[i].offset;
     if (offset < 0) {
       int64_t low = 0;
@@ -465,7 +485,7 @@ Result<std::vector<PartitionOffset>> Consumer::QueryStarts(int timeout_ms) const
           err) {
         return Error{"querying the start of " + topic_ + " failed: " + rd_kafka_err2str(err)};
       }
-      offset = low;
+      offset = latest ? high : low;
     }
     starts.push_back({list->elems[i].partition, offset});
   }

@@ -105,6 +105,10 @@ class Consumer {
   // Where this group starts reading each assigned partition: its committed offset, or the low
   // watermark when it has none (asks the broker; blocks up to timeout_ms).
   Result<std::vector<PartitionOffset>> QueryStarts(int timeout_ms) const;
+  // Where this group resumes each of `partitions`: its committed offset, or where a new group
+  // starts (start_offset) when it has none (asks the broker; blocks up to timeout_ms).
+  Result<std::vector<PartitionOffset>> QueryResumePoints(const std::vector<int32_t>& partitions,
+                                                         int timeout_ms) const;
   // The next offset this consumer will read from each assigned partition (-1 when unknown).
   std::vector<PartitionOffset> Positions() const;
 
@@ -133,6 +137,10 @@ class Consumer {
     bool paused = false;  // read through the shared fetch
   };
   rd_kafka_topic_partition_list_t* AssignedList() const;
+  // strict: a partition whose committed offset could not be read fails the call instead of
+  // being read from the start.
+  Result<std::vector<PartitionOffset>> CommittedOr(const std::vector<int32_t>& partitions,
+                                                   bool latest, bool strict, int timeout_ms) const;
 
   rd_kafka_t* handle_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
@@ -141,6 +149,7 @@ class Consumer {
   std::string group_id_;
   std::vector<int32_t> assigned_;
   bool partition_queues_ = false;
+  config::StartOffset start_offset_ = config::StartOffset::kLatest;
   std::vector<PartitionQueue> partition_queues_open_;
   size_t next_queue_ = 0;  // where Take() starts its round
   bool joined_ = false;

@@ -99,7 +99,7 @@ void Feed::Kick() {
   }
 }
 
-bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next) {
+bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next, bool rewind) {
   if (next < 0) {
     return false;
   }
@@ -110,8 +110,9 @@ bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next) {
       return true;
     }
   }
-  if (state.cursors.empty()) {
-    // Nobody reads it: start over where this lane is.
+  const int64_t begin = state.buffer.empty() ? state.end : state.buffer.front()->offset;
+  if (state.cursors.empty() || (rewind && next < begin && begin - next <= options_.max_rewind)) {
+    // Nobody reads it, or the lane may take the feed back: start over where this lane is.
     state.buffer.clear();
     state.bytes = 0;
     state.end = next;
@@ -122,7 +123,6 @@ bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next) {
     Kick();
     return true;
   }
-  const int64_t begin = state.buffer.empty() ? state.end : state.buffer.front()->offset;
   if (next < begin) {
     return false;
   }

@@ -41,6 +41,8 @@ struct FeedOptions {
   size_t max_records = 2048;
   size_t max_bytes = 2u << 20;
   std::chrono::milliseconds hold_limit{500};
+  // How far back a lane joining a partition may take the feed (see Attach).
+  int64_t max_rewind = 8192;
 };
 
 class Feed {
@@ -61,8 +63,10 @@ class Feed {
   Feed& operator=(const Feed&) = delete;
 
   // Serves `partition` to `subscriber` from offset `next` on. False when the feed no longer
-  // holds that offset (others read past it): the lane keeps fetching on its own.
-  bool Attach(Subscriber* subscriber, int32_t partition, int64_t next);
+  // holds that offset (others read past it): the lane keeps fetching on its own. With `rewind`
+  // (a lane just given the partition), the feed goes back for it up to max_rewind records; the
+  // others wait while it reads those again.
+  bool Attach(Subscriber* subscriber, int32_t partition, int64_t next, bool rewind = false);
   // Idempotent. After it returns the feed never wakes `subscriber` for `partition` again.
   void Detach(Subscriber* subscriber, int32_t partition);
   // The next record of `partition` at or after the subscriber's cursor. kDetached: the

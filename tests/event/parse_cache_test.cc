@@ -28,6 +28,19 @@ TEST(ParseCacheTest, TheSameRecordIsParsedOnceAndShared) {
   EXPECT_EQ(AsEvent(second).client_domain, "wallet-a.example");
 }
 
+TEST(ParseCacheTest, SharedBytesAreKeptWithoutACopyAndStillCompared) {
+  ParseCache cache(8, 1 << 20);
+  auto shared = std::make_shared<const std::string>(Transaction("e-1", "wallet-a.example"));
+  auto first = cache.Parse(0, 10, shared, 1 << 20);
+  EXPECT_EQ(shared.use_count(), 2) << "the cache holds the caller's bytes, not a copy";
+  EXPECT_EQ(cache.Parse(0, 10, shared, 1 << 20).get(), first.get());
+  auto equal_copy = std::make_shared<const std::string>(*shared);
+  EXPECT_EQ(cache.Parse(0, 10, equal_copy, 1 << 20).get(), first.get());
+  auto other = std::make_shared<const std::string>(Transaction("e-2", "wallet-a.example"));
+  EXPECT_EQ(AsEvent(cache.Parse(0, 10, other, 1 << 20)).id, "e-2");
+  EXPECT_EQ(cache.hits(), 2u);
+}
+
 TEST(ParseCacheTest, OtherBytesAtTheSameOffsetAreParsedAgain) {
   // A recreated topic reuses offsets: the cache must never hand back another record's event.
   ParseCache cache(8, 1 << 20);

@@ -111,6 +111,25 @@ TEST_F(FeedTest, AReaderBehindWhatTheFeedStillHoldsIsRefused) {
   EXPECT_EQ(feed->Take(&b, 0, &none), Feed::TakeResult::kDetached);
 }
 
+TEST_F(FeedTest, AReaderJustGivenThePartitionMayTakeTheFeedBackABoundedWay) {
+  Produce(0, 30);
+  FeedOptions options;
+  options.kafka = kafka_;
+  options.topic = kTopic;
+  options.max_rewind = 20;
+  auto feed = std::move(Feed::Create(options)).value();
+  Reader a, b, c;
+  ASSERT_TRUE(feed->Attach(&a, 0, 0));
+  ASSERT_EQ(TakeUntil(*feed, a, 30), Feed::TakeResult::kRecord);
+  EXPECT_FALSE(feed->Attach(&b, 0, 5, /*rewind=*/true)) << "25 back is past max_rewind";
+  ASSERT_TRUE(feed->Attach(&c, 0, 12, /*rewind=*/true));
+  Produce(30, 5);
+  EXPECT_EQ(TakeUntil(*feed, c, 23), Feed::TakeResult::kRecord);
+  ExpectOffsets(c, 12, 23);
+  EXPECT_EQ(TakeUntil(*feed, a, 35), Feed::TakeResult::kRecord);
+  ExpectOffsets(a, 0, 35);  // nothing twice, nothing missed
+}
+
 TEST_F(FeedTest, AStalledReaderIsDetachedAndTheOthersGoOn) {
   Produce(0, 100);
   auto feed = MakeFeed(/*max_records=*/10, milliseconds(200));

@@ -110,6 +110,7 @@ void Lane::PublishStatus(bool force) {
   lane_metrics_.pending->Set(static_cast<double>(status_.pending));
   lane_metrics_.lag->Set(static_cast<double>(status_.lag));
   lane_metrics_.assigned_partitions->Set(static_cast<double>(status_.partitions.size()));
+  lane_metrics_.shared_partitions->Set(static_cast<double>(status_.shared_partitions.size()));
 }
 
 void Lane::OnAssigned(const std::vector<int32_t>& partitions) {

@@ -77,6 +77,11 @@ Metrics::Metrics()
                     .Name("anchor_events_assigned_partitions")
                     .Help("Partitions currently assigned to the lane's consumer.")
                     .Register(*registry_)),
+      shared_(BuildGauge()
+                  .Name("anchor_events_shared_partitions")
+                  .Help("Assigned partitions the lane reads through the process's shared "
+                        "fetch instead of fetching them itself.")
+                  .Register(*registry_)),
       request_duration_(BuildHistogram()
                             .Name("anchor_events_request_duration_seconds")
                             .Help("Duration of one HTTP attempt.")
@@ -112,6 +117,7 @@ LaneMetrics Metrics::ForLane(const std::string& lane) {
   m.circuit_open = &circuit_open_.Add({{"lane", lane}});
   m.lag = &lag_.Add({{"lane", lane}});
   m.assigned_partitions = &assigned_.Add({{"lane", lane}});
+  m.shared_partitions = &shared_.Add({{"lane", lane}});
   m.request_duration = &request_duration_.Add({{"lane", lane}}, LatencyBuckets());
   m.event_age = &event_age_.Add({{"lane", lane}}, AgeBuckets());
   return m;
@@ -125,6 +131,7 @@ void Metrics::RemoveLane(const std::string& lane) {
   circuit_open_.Remove(&circuit_open_.Add({{"lane", lane}}));
   lag_.Remove(&lag_.Add({{"lane", lane}}));
   assigned_.Remove(&assigned_.Add({{"lane", lane}}));
+  shared_.Remove(&shared_.Add({{"lane", lane}}));
 }
 
 void Metrics::CountSkipped(const std::string& lane, const std::string& reason) {

@@ -25,6 +25,7 @@ struct LaneMetrics {
   prometheus::Gauge* circuit_open = nullptr;
   prometheus::Gauge* lag = nullptr;
   prometheus::Gauge* assigned_partitions = nullptr;
+  prometheus::Gauge* shared_partitions = nullptr;
   prometheus::Histogram* request_duration = nullptr;
   prometheus::Histogram* event_age = nullptr;
 };
@@ -64,6 +65,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& circuit_open_;
   prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Gauge>& assigned_;
+  prometheus::Family<prometheus::Gauge>& shared_;
   prometheus::Family<prometheus::Histogram>& request_duration_;
   prometheus::Family<prometheus::Histogram>& event_age_;
   prometheus::Family<prometheus::Counter>& reloads_;

@@ -245,6 +245,8 @@ TEST_F(LaneTest, LanesSharingAFetchDeliverEverythingWhileOneDestinationIsDown) {
   EXPECT_TRUE(wait_until([&] { return !healthy->Snapshot().shared_partitions.empty(); }));
   EXPECT_TRUE(wait_until([&] { return !failing->Snapshot().shared_partitions.empty(); }));
   EXPECT_EQ(feed->cursors(), 2u);
+  EXPECT_TRUE(wait_until(
+      [&] { return Metric("anchor_events_shared_partitions{lane=\"failing\"}") == "1"; }));
 
   // One destination goes down: its lane stops taking records, and the feed lets it go instead
   // of holding the healthy lane back.

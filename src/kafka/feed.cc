@@ -74,6 +74,9 @@ Feed::~Feed() {
     thread_.join();
   }
   for (auto& [partition, state] : partitions_) {
+    if (state.queue != nullptr) {
+      rd_kafka_queue_io_event_enable(state.queue, -1, nullptr, 0);
+    }
     if (state.reading) {
       rd_kafka_consume_stop(topic_, partition);
     }
@@ -287,6 +290,7 @@ void Feed::ApplyChanges() {
   // `reading` and `queue`.
   for (const Change& change : changes) {
     if (change.stop) {
+      rd_kafka_queue_io_event_enable(change.state->queue, -1, nullptr, 0);
       rd_kafka_consume_stop(topic_, change.partition);
       rd_kafka_queue_destroy(change.state->queue);
       std::lock_guard<std::mutex> lock(mutex_);
@@ -296,10 +300,15 @@ void Feed::ApplyChanges() {
     if (change.start < 0) {
       continue;
     }
-    rd_kafka_queue_t* queue = rd_kafka_queue_new(handle_);
-    rd_kafka_queue_io_event_enable(queue, wake_write_fd_, &kWake, 1);
-    if (rd_kafka_consume_start_queue(topic_, change.partition, change.start, queue) != 0) {
-      rd_kafka_queue_destroy(queue);
+    rd_kafka_queue_t* queue = nullptr;
+    if (rd_kafka_consume_start(topic_, change.partition, change.start) == 0) {
+      // The partition's own fetch queue, made by librdkafka: it wakes this thread's pipe.
+      queue = rd_kafka_queue_get_partition(handle_, options_.topic.c_str(), change.partition);
+      if (queue == nullptr) {
+        rd_kafka_consume_stop(topic_, change.partition);
+      }
+    }
+    if (queue == nullptr) {
       std::lock_guard<std::mutex> lock(mutex_);
       log_.Warn(
           "shared fetch could not start, its lanes fetch on their own",
@@ -313,6 +322,7 @@ void Feed::ApplyChanges() {
       }
       continue;
     }
+    rd_kafka_queue_io_event_enable(queue, wake_write_fd_, &kWake, 1);
     std::lock_guard<std::mutex> lock(mutex_);
     change.state->queue = queue;
     change.state->reading = true;

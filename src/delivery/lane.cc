@@ -11,6 +11,8 @@ namespace {
 
 using std::chrono::steady_clock;
 
+constexpr std::chrono::seconds kRejoinDelay{5};
+
 // The scheduler key: events of one object are ordered within a partition only.
 std::string ItemKey(int32_t partition, const std::string& key) {
   return std::to_string(partition) + "/" + key;
@@ -88,6 +90,7 @@ void Lane::Run() {
   while (true) {
     if (stop_requested_.load() && !draining_) {
       draining_ = true;
+      LeaveFeed();  // it takes no more records: it must not hold the others back
       drain_deadline_ = steady_clock::time_point(steady_clock::duration(stop_deadline_ns_.load()));
       log_.Info("lane draining", {{"in_flight", static_cast<int64_t>(sender_->in_flight())}});
     }
@@ -198,6 +201,9 @@ void Lane::FetchOnOwn(int32_t partition) {
   shared_.erase(std::remove(shared_.begin(), shared_.end(), partition), shared_.end());
   PartitionRead& read = reads_[partition];
   read.shared = false;
+  // Not straight back: a lane that fell behind once would otherwise rejoin in the next lull and
+  // hold the others again at the next burst.
+  read.share_after = clock_->Now() + kRejoinDelay;
   if (Status status = consumer_->ResumeAt(partition, read.next); !status.ok()) {
     read.resume_failed = true;
     log_.Warn("fetching a partition again failed, will retry",
@@ -225,7 +231,7 @@ void Lane::MaybeShare() {
     }
     // Only a lane that keeps up shares: one behind would hold the others back until the feed
     // detaches it again.
-    if (read.shared || read.next < 0 || window_full_ || circuit_.open()) {
+    if (read.shared || read.next < 0 || window_full_ || circuit_.open() || now < read.share_after) {
       continue;
     }
     Share(partition, read.next, /*rewind=*/false);

@@ -147,6 +147,7 @@ class Lane : private kafka::RebalanceListener, private kafka::Feed::Subscriber {
     int64_t next = -1;
     bool shared = false;
     bool resume_failed = false;  // to fetch on its own again, retried with MaybeShare
+    std::chrono::steady_clock::time_point share_after;  // no rejoining before
   };
   std::map<int32_t, PartitionRead> reads_;
   std::vector<int32_t> shared_;  // the partitions read through the feed, in Take order

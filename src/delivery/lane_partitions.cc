@@ -86,6 +86,15 @@ void Lane::PublishStatus(bool force) {
   }
   next_status_ = now + kStatusInterval;
   std::vector<kafka::PartitionOffset> committable = tracker_.AllCommittable();
+  // A shared partition the lane has taken nothing from yet: its own consumer never fetched it,
+  // so the lag counts from where the lane joined the feed.
+  for (int32_t p : shared_) {
+    bool known = std::any_of(committable.begin(), committable.end(),
+                             [p](const kafka::PartitionOffset& po) { return po.partition == p; });
+    if (!known && reads_[p].next >= 0) {
+      committable.push_back({p, reads_[p].next});
+    }
+  }
   status_.joined = consumer_->joined();
   status_.paused = window_full_;
   status_.last_error = consumer_->last_error();
@@ -129,10 +138,15 @@ void Lane::OnAssigned(const std::vector<int32_t>& partitions) {
       consumer_->QueryResumePoints(partitions, kResumeQueryTimeoutMs);
   if (!starts.ok()) {
     log_.Debug("fetching on its own", {{"error", starts.error().message}});
+    for (int32_t p : partitions) {
+      consumer_->Resume(p);  // in case a pause from an earlier assignment outlived it
+    }
     return;
   }
   for (const kafka::PartitionOffset& start : *starts) {
-    Share(start.partition, start.offset, /*rewind=*/true);
+    if (!Share(start.partition, start.offset, /*rewind=*/true)) {
+      consumer_->Resume(start.partition);
+    }
   }
 }
 

@@ -361,6 +361,17 @@ Status Consumer::ResumeAt(int32_t partition, int64_t next) {
   return {};
 }
 
+void Consumer::Resume(int32_t partition) {
+  ListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition);
+  rd_kafka_resume_partitions(handle_, list.get());
+  for (PartitionQueue& open : partition_queues_open_) {
+    if (open.partition == partition) {
+      open.paused = false;
+    }
+  }
+}
+
 void Consumer::DrainWakeups() {
   char buffer[64];
   while (read(wakeup_read_fd_, buffer, sizeof(buffer)) > 0) {

@@ -89,6 +89,8 @@ class Consumer {
   // Fetches `partition` again, from `next` on, and serves it in Take(). Records of it that
   // Take() returns may start below `next` (fetched before the pause): the caller skips them.
   Status ResumeAt(int32_t partition, int64_t next);
+  // Fetches `partition` again from wherever its fetch stands. Harmless when not paused.
+  void Resume(int32_t partition);
 
   // Commits asynchronously; failures are logged and retried by the next commit.
   void CommitAsync(const std::vector<PartitionOffset>& offsets);

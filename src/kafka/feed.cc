@@ -32,11 +32,18 @@ Result<std::shared_ptr<Feed>> Feed::Create(const FeedOptions& options) {
     return conf.error();
   }
   // No group: the feed never commits. Each lane commits to its own group what it finished.
+  // The prefetch bounds apply to each partition (the feed reads with per-partition queues).
+  // An offset out of range is an error, never a jump: the lanes then fetch on their own and
+  // their groups' reset policy applies.
+  const int partition_kbytes = std::max(64, options.partition_prefetch_kbytes);
   const std::vector<std::pair<std::string, std::string>> properties = {
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "false"},
-      {"queued.max.messages.kbytes", std::to_string(std::max(256, options.prefetch_kbytes))},
+      {"auto.offset.reset", "error"},
+      {"queued.max.messages.kbytes", std::to_string(partition_kbytes)},
+      {"queued.min.messages", "10000"},
+      {"max.partition.fetch.bytes", std::to_string(partition_kbytes * 1024)},
   };
   for (const auto& [name, value] : properties) {
     if (options.kafka.properties.count(name) != 0 && name == "queued.max.messages.kbytes") {
@@ -126,7 +133,9 @@ bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next, bool 
     Kick();
     return true;
   }
-  if (next < begin) {
+  // Behind what the feed holds, or so far ahead that it would wait for the feed to read
+  // records only others need: the lane is better off fetching on its own.
+  if (next < begin || next > state.end + static_cast<int64_t>(options_.max_records)) {
     return false;
   }
   state.cursors.push_back({subscriber, next, false});
@@ -190,18 +199,34 @@ void Feed::Trim(Partition& state) {
     state.blocked = false;
     return;
   }
-  int64_t lowest = state.cursors.front().next;
-  for (const Cursor& cursor : state.cursors) {
-    lowest = std::min(lowest, cursor.next);
-  }
+  const int64_t lowest = Lowest(state);
   while (!state.buffer.empty() && state.buffer.front()->offset < lowest) {
     state.bytes -= RecordBytes(*state.buffer.front());
     state.buffer.pop_front();
   }
-  if (state.blocked && state.buffer.size() < options_.max_records &&
-      state.bytes < options_.max_bytes) {
+  // A slow cursor that takes one record at a time frees one place at a time: the buffer counts
+  // as full until half of it is free, so the hold limit measures how long the others wait.
+  if (state.blocked && state.buffer.size() <= options_.max_records / 2 &&
+      state.bytes <= options_.max_bytes / 2) {
     state.blocked = false;
   }
+  if (state.buffer.empty() && lowest > state.end + static_cast<int64_t>(options_.max_records)) {
+    // Everyone left is far past what the feed reads next (the lane that was behind left):
+    // start over where they are instead of reading records nobody needs.
+    state.end = lowest;
+    state.restart = true;
+    ++state.epoch;
+    state.blocked = false;
+    Kick();
+  }
+}
+
+int64_t Feed::Lowest(const Partition& state) {
+  int64_t lowest = state.cursors.front().next;
+  for (const Cursor& cursor : state.cursors) {
+    lowest = std::min(lowest, cursor.next);
+  }
+  return lowest;
 }
 
 int64_t Feed::HighWatermark(int32_t partition) const {
@@ -344,7 +369,8 @@ bool Feed::Fill(int32_t partition, Partition& state) {
       if (state.epoch != epoch) {
         return false;
       }
-      if (state.buffer.size() >= options_.max_records || state.bytes >= options_.max_bytes) {
+      if (state.blocked || state.buffer.size() >= options_.max_records ||
+          state.bytes >= options_.max_bytes) {
         steady_clock::time_point now = steady_clock::now();
         if (!state.blocked) {
           state.blocked = true;
@@ -354,10 +380,7 @@ bool Feed::Fill(int32_t partition, Partition& state) {
           return false;
         }
         // The slowest cursor has held the others for too long: its lane fetches on its own.
-        int64_t lowest = state.cursors.front().next;
-        for (const Cursor& cursor : state.cursors) {
-          lowest = std::min(lowest, cursor.next);
-        }
+        const int64_t lowest = Lowest(state);
         auto slow = [&](const Cursor& c) { return c.next == lowest; };
         for (const Cursor& cursor : state.cursors) {
           if (slow(cursor)) {
@@ -370,11 +393,8 @@ bool Feed::Fill(int32_t partition, Partition& state) {
         log_.Debug("slow reader detached",
                    {{"partition", partition},
                     {"detached", static_cast<int64_t>(before - state.cursors.size())}});
-        state.blocked = false;
         Trim(state);
-        if (state.blocked) {
-          state.full_since = now;
-        }
+        state.full_since = now;  // if still full, the next slowest gets its own hold limit
         continue;
       }
     }
@@ -385,13 +405,31 @@ bool Feed::Fill(int32_t partition, Partition& state) {
     std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
         message, rd_kafka_message_destroy);
     if (message->err) {
-      if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        int64_t suppressed = 0;
-        if (error_limiter_.Allow(&suppressed)) {
-          log_.Warn("shared fetch error", {{"partition", partition},
-                                           {"error", rd_kafka_message_errstr(message)},
-                                           {"suppressed", suppressed}});
+      if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        continue;
+      }
+      const bool lost_position = message->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+                                 message->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE;
+      int64_t suppressed = 0;
+      if (lost_position || error_limiter_.Allow(&suppressed)) {
+        log_.Warn(lost_position ? "shared fetch lost its position, its lanes fetch on their own"
+                                : "shared fetch error",
+                  {{"partition", partition},
+                   {"error", rd_kafka_message_errstr(message)},
+                   {"suppressed", suppressed}});
+      }
+      if (lost_position) {
+        // The offset the lanes asked for is gone from the log: never jump past it here. Each
+        // lane's own consumer seeks there and its group's reset policy decides.
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (state.epoch == epoch) {
+          for (const Cursor& cursor : state.cursors) {
+            cursor.subscriber->WakeFromFeed();
+          }
+          state.cursors.clear();
+          Trim(state);
         }
+        return false;
       }
       continue;
     }
@@ -401,6 +439,9 @@ bool Feed::Fill(int32_t partition, Partition& state) {
       continue;  // fetched before a restart, or already buffered
     }
     state.end = record->offset + 1;
+    if (state.cursors.empty() || record->offset < Lowest(state)) {
+      continue;  // every cursor is past it
+    }
     state.bytes += RecordBytes(*record);
     state.buffer.push_back(std::move(record));
     for (Cursor& cursor : state.cursors) {

@@ -8,9 +8,12 @@
 // for all of them.
 //
 // The feed reads a partition only as fast as its slowest attached cursor. A cursor that has
-// kept the buffer full for longer than `hold_limit` is detached: its lane goes back to fetching
-// that partition on its own from where it was, and the others go on. So no lane holds the
-// others back for longer than that, and a lane that falls behind loses nothing.
+// kept the buffer full for longer than `hold_limit` is detached (the buffer counts as full
+// until half of it is free again, so a cursor that takes one record at a time is detached when
+// it frees fewer than max_records / 2 per hold_limit, 1,024 records/s by default): its lane goes
+// back to fetching that partition on its own from where it was, and the others go on. So no lane
+// holds the others back for longer than that, and a lane that falls behind loses nothing. An offset
+// out of range detaches every cursor of the partition: the feed never skips ahead on its own.
 #pragma once
 
 #include <atomic>
@@ -36,10 +39,10 @@ namespace anchor_events::kafka {
 struct FeedOptions {
   config::KafkaConfig kafka;
   std::string topic;
-  int prefetch_kbytes = 4096;  // librdkafka's prefetch for all partitions together
+  int partition_prefetch_kbytes = 1024;  // librdkafka's prefetch, per partition read
   // The buffer of each partition: records fetched and not yet taken by every attached cursor.
-  size_t max_records = 2048;
-  size_t max_bytes = 2u << 20;
+  size_t max_records = 1024;
+  size_t max_bytes = 1u << 20;
   std::chrono::milliseconds hold_limit{500};
   // How far back a lane joining a partition may take the feed (see Attach).
   int64_t max_rewind = 8192;
@@ -104,6 +107,7 @@ class Feed {
   void ApplyChanges();
   bool Fill(int32_t partition, Partition& state);
   void Trim(Partition& state);
+  static int64_t Lowest(const Partition& state);  // the lowest cursor; cursors not empty
   void Kick();
 
   FeedOptions options_;

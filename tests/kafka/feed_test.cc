@@ -154,6 +154,70 @@ TEST_F(FeedTest, AStalledReaderIsDetachedAndTheOthersGoOn) {
   EXPECT_EQ(feed->cursors(), 1u);
 }
 
+TEST_F(FeedTest, ASlowButMovingReaderIsDetachedToo) {
+  // One record every 20 ms frees one place at a time: it must not pace the others for good.
+  // Freeing half of 40 places takes it 400 ms, longer than the 300 ms hold limit.
+  Produce(0, 400);
+  auto feed = MakeFeed(/*max_records=*/40, milliseconds(300));
+  Reader fast, slow;
+  ASSERT_TRUE(feed->Attach(&fast, 0, 0));
+  ASSERT_TRUE(feed->Attach(&slow, 0, 0));
+  bool slow_detached = false;
+  auto next_slow = std::chrono::steady_clock::now();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+  while (fast.records.size() < 400 && std::chrono::steady_clock::now() < deadline) {
+    std::shared_ptr<const Record> record;
+    while (feed->Take(&fast, 0, &record) == Feed::TakeResult::kRecord) {
+      fast.records.push_back(record);
+    }
+    if (!slow_detached && std::chrono::steady_clock::now() >= next_slow) {
+      next_slow += milliseconds(20);
+      Feed::TakeResult result = feed->Take(&slow, 0, &record);
+      if (result == Feed::TakeResult::kRecord) slow.records.push_back(record);
+      slow_detached = result == Feed::TakeResult::kDetached;
+    }
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  ExpectOffsets(fast, 0, 400);  // at 50 records/s the slow one alone would need 8 s
+  EXPECT_TRUE(slow_detached);
+  EXPECT_LT(slow.records.size(), 400u);
+}
+
+TEST_F(FeedTest, AReaderLeavingDoesNotStrandTheOnesAheadOfIt) {
+  Produce(0, 50);
+  auto feed = MakeFeed();
+  Reader behind, ahead;
+  ASSERT_TRUE(feed->Attach(&behind, 0, 0));
+  ASSERT_TRUE(feed->Attach(&ahead, 0, 20));
+  std::this_thread::sleep_for(milliseconds(300));  // the feed buffers 0..49 for `behind`
+  feed->Detach(&behind, 0);
+  EXPECT_EQ(TakeUntil(*feed, ahead, 30), Feed::TakeResult::kRecord);
+  ExpectOffsets(ahead, 20, 30);
+  Produce(50, 5);
+  EXPECT_EQ(TakeUntil(*feed, ahead, 35), Feed::TakeResult::kRecord);
+}
+
+TEST_F(FeedTest, AnOffsetOutOfRangeDetachesInsteadOfSkipping) {
+  Produce(0, 10);
+  auto feed = MakeFeed();
+  Reader reader;
+  ASSERT_TRUE(feed->Attach(&reader, 0, 500));  // past the end of the log
+  Produce(10, 5);
+  EXPECT_EQ(TakeUntil(*feed, reader, 1), Feed::TakeResult::kDetached);
+  EXPECT_TRUE(reader.records.empty());
+  EXPECT_GT(reader.wakes.load(), 0);
+  EXPECT_EQ(feed->cursors(), 0u);
+}
+
+TEST_F(FeedTest, AReaderFarAheadOfTheFeedIsRefused) {
+  Produce(0, 10);
+  auto feed = MakeFeed(/*max_records=*/16);
+  Reader a, b;
+  ASSERT_TRUE(feed->Attach(&a, 0, 0));
+  EXPECT_FALSE(feed->Attach(&b, 0, 100)) << "it would wait for records only others need";
+  EXPECT_TRUE(feed->Attach(&b, 0, 8));
+}
+
 TEST_F(FeedTest, AReaderAloneIsNeverDetachedAndTheLastDetachStopsTheFetch) {
   Produce(0, 40);
   auto feed = MakeFeed(/*max_records=*/5, milliseconds(50));

@@ -128,7 +128,7 @@ bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next, bool 
     state.end = next;
     state.restart = true;
     ++state.epoch;
-    state.blocked = false;
+    state.waiting = false;
     state.cursors.push_back({subscriber, next, false});
     Kick();
     return true;
@@ -183,11 +183,12 @@ Feed::TakeResult Feed::Take(Subscriber* subscriber, int32_t partition,
   const bool was_first = record == state.buffer.begin();
   cursor->next = (*record)->offset + 1;
   if (was_first) {
-    const bool was_blocked = state.blocked;
     Trim(state);
-    if (was_blocked && !state.blocked) {
-      Kick();
-    }
+  }
+  // The feed waits for the leading reader to come within half its read-ahead of the end.
+  if (state.waiting && state.end - cursor->next <= ReadAhead() / 2) {
+    state.waiting = false;
+    Kick();
   }
   return TakeResult::kRecord;
 }
@@ -196,7 +197,6 @@ void Feed::Trim(Partition& state) {
   if (state.cursors.empty()) {
     state.buffer.clear();
     state.bytes = 0;
-    state.blocked = false;
     return;
   }
   const int64_t lowest = Lowest(state);
@@ -204,21 +204,26 @@ void Feed::Trim(Partition& state) {
     state.bytes -= RecordBytes(*state.buffer.front());
     state.buffer.pop_front();
   }
-  // A slow cursor that takes one record at a time frees one place at a time: the buffer counts
-  // as full until half of it is free, so the hold limit measures how long the others wait.
-  if (state.blocked && state.buffer.size() <= options_.max_records / 2 &&
-      state.bytes <= options_.max_bytes / 2) {
-    state.blocked = false;
-  }
   if (state.buffer.empty() && lowest > state.end + static_cast<int64_t>(options_.max_records)) {
     // Everyone left is far past what the feed reads next (the lane that was behind left):
     // start over where they are instead of reading records nobody needs.
     state.end = lowest;
     state.restart = true;
     ++state.epoch;
-    state.blocked = false;
     Kick();
   }
+}
+
+int64_t Feed::Highest(const Partition& state) {
+  int64_t highest = state.cursors.front().next;
+  for (const Cursor& cursor : state.cursors) {
+    highest = std::max(highest, cursor.next);
+  }
+  return highest;
+}
+
+int64_t Feed::ReadAhead() const {
+  return std::clamp<int64_t>(static_cast<int64_t>(options_.max_records / 4), 1, 256);
 }
 
 int64_t Feed::Lowest(const Partition& state) {
@@ -261,7 +266,6 @@ void Feed::Run() {
   while (!stop_.load()) {
     ApplyChanges();
     std::vector<std::pair<int32_t, Partition*>> reading;
-    bool blocked = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       for (auto& [partition, state] : partitions_) {
@@ -269,22 +273,16 @@ void Feed::Run() {
           reading.emplace_back(partition, &state);  // map nodes stay where they are
         }
       }
+      reading_partitions_ = std::max<size_t>(1, reading.size());
     }
     bool more = false;
     for (auto& [partition, state] : reading) {
       more = Fill(partition, *state) || more;
     }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (auto& [partition, state] : reading) {
-        blocked = blocked || state->blocked;
-      }
-    }
     rd_kafka_poll(handle_, 0);  // errors and logs
-    // Blocked partitions are checked against the hold limit every 10 ms; otherwise librdkafka
-    // and the lanes wake the thread through the pipe.
+    // librdkafka (records arrived) and the lanes (room, attach, detach) wake it through the pipe.
     pollfd fd{wake_read_fd_, POLLIN, 0};
-    poll(&fd, 1, more ? 0 : (blocked ? 10 : kIdleWaitMs));
+    poll(&fd, 1, more ? 0 : kIdleWaitMs);
     char buffer[64];
     while (read(wake_read_fd_, buffer, sizeof(buffer)) > 0) {
     }
@@ -369,33 +367,35 @@ bool Feed::Fill(int32_t partition, Partition& state) {
       if (state.epoch != epoch) {
         return false;
       }
-      if (state.blocked || state.buffer.size() >= options_.max_records ||
-          state.bytes >= options_.max_bytes) {
-        steady_clock::time_point now = steady_clock::now();
-        if (!state.blocked) {
-          state.blocked = true;
-          state.full_since = now;
-        }
-        if (now - state.full_since < options_.hold_limit || state.cursors.size() < 2) {
-          return false;
-        }
-        // The slowest cursor has held the others for too long: its lane fetches on its own.
-        const int64_t lowest = Lowest(state);
-        auto slow = [&](const Cursor& c) { return c.next == lowest; };
+      // Paced by the leading reader: never more than the read-ahead past it, so nobody waits
+      // for a slower one.
+      if (state.end - Highest(state) >= ReadAhead()) {
+        state.waiting = true;
+        return false;
+      }
+      const size_t bytes_cap = std::max<size_t>(
+          512u << 10, options_.max_bytes / std::max<size_t>(1, reading_partitions_));
+      // Room for the next record: the oldest goes, and a reader that still needed it has
+      // fallen behind by a whole buffer. Its lane fetches on its own from there.
+      while (!state.buffer.empty() &&
+             (state.buffer.size() >= options_.max_records || state.bytes >= bytes_cap)) {
+        const int64_t oldest = state.buffer.front()->offset;
+        state.bytes -= RecordBytes(*state.buffer.front());
+        state.buffer.pop_front();
+        auto behind = [oldest](const Cursor& c) { return c.next <= oldest; };
         for (const Cursor& cursor : state.cursors) {
-          if (slow(cursor)) {
+          if (behind(cursor)) {
             cursor.subscriber->WakeFromFeed();
           }
         }
-        size_t before = state.cursors.size();
-        state.cursors.erase(std::remove_if(state.cursors.begin(), state.cursors.end(), slow),
+        const size_t before = state.cursors.size();
+        state.cursors.erase(std::remove_if(state.cursors.begin(), state.cursors.end(), behind),
                             state.cursors.end());
-        log_.Debug("slow reader detached",
-                   {{"partition", partition},
-                    {"detached", static_cast<int64_t>(before - state.cursors.size())}});
-        Trim(state);
-        state.full_since = now;  // if still full, the next slowest gets its own hold limit
-        continue;
+        if (state.cursors.size() != before) {
+          log_.Debug("reader fell behind, it fetches on its own",
+                     {{"partition", partition},
+                      {"detached", static_cast<int64_t>(before - state.cursors.size())}});
+        }
       }
     }
     rd_kafka_message_t* message = rd_kafka_consume_queue(state.queue, 0);

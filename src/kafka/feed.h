@@ -7,13 +7,12 @@
 // every attached lane reads with its own cursor, so a record is fetched, copied and held once
 // for all of them.
 //
-// The feed reads a partition only as fast as its slowest attached cursor. A cursor that has
-// kept the buffer full for longer than `hold_limit` is detached (the buffer counts as full
-// until half of it is free again, so a cursor that takes one record at a time is detached when
-// it frees fewer than max_records / 2 per hold_limit, 1,024 records/s by default): its lane goes
-// back to fetching that partition on its own from where it was, and the others go on. So no lane
-// holds the others back for longer than that, and a lane that falls behind loses nothing. An offset
-// out of range detaches every cursor of the partition: the feed never skips ahead on its own.
+// The feed reads a partition a little ahead of its leading cursor (a quarter of the buffer), so
+// no lane ever waits for a slower one. The buffer keeps the most recent records; a cursor that
+// falls a whole buffer behind the newest record it needs is detached: its lane goes back to
+// fetching that partition on its own from where it was, and rejoins once caught up. A lane that
+// falls behind loses nothing and holds nobody back. An offset out of range detaches every cursor
+// of the partition: the feed never skips ahead on its own.
 #pragma once
 
 #include <atomic>
@@ -40,12 +39,14 @@ struct FeedOptions {
   config::KafkaConfig kafka;
   std::string topic;
   int partition_prefetch_kbytes = 1024;  // librdkafka's prefetch, per partition read
-  // The buffer of each partition: records fetched and not yet taken by every attached cursor.
-  size_t max_records = 1024;
-  size_t max_bytes = 1u << 20;
-  std::chrono::milliseconds hold_limit{500};
+  // The buffer of each partition: the records fetched that an attached cursor may still need.
+  // How far a lane may fall behind the leading one before it fetches on its own.
+  size_t max_records = 4096;
+  // The bytes of all partitions' buffers together, shared by the partitions being read (each
+  // gets at least 512 KiB).
+  size_t max_bytes = 16u << 20;
   // How far back a lane joining a partition may take the feed (see Attach).
-  int64_t max_rewind = 8192;
+  int64_t max_rewind = 4096;
 };
 
 class Feed {
@@ -97,8 +98,7 @@ class Feed {
     uint64_t epoch = 0;    // bumped when reading restarts, so records fetched before are dropped
     bool restart = false;  // the thread must (re)start fetching at `end`
     bool reading = false;  // librdkafka fetches it (only the thread changes it)
-    bool blocked = false;  // the thread waits for room
-    std::chrono::steady_clock::time_point full_since;
+    bool waiting = false;  // read ahead enough: the thread waits for the leading cursor
     rd_kafka_queue_t* queue = nullptr;  // only the thread touches it
   };
 
@@ -107,7 +107,10 @@ class Feed {
   void ApplyChanges();
   bool Fill(int32_t partition, Partition& state);
   void Trim(Partition& state);
-  static int64_t Lowest(const Partition& state);  // the lowest cursor; cursors not empty
+  // The lowest and highest cursor; cursors not empty.
+  static int64_t Lowest(const Partition& state);
+  static int64_t Highest(const Partition& state);
+  int64_t ReadAhead() const;
   void Kick();
 
   FeedOptions options_;
@@ -120,6 +123,7 @@ class Feed {
   std::thread thread_;
   mutable std::mutex mutex_;
   std::map<int32_t, Partition> partitions_;
+  size_t reading_partitions_ = 1;  // under mutex_: how many share max_bytes
   ops::RateLimiter error_limiter_{std::chrono::seconds(30)};
 };
 

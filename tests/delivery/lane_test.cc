@@ -213,7 +213,6 @@ TEST_F(LaneTest, LanesSharingAFetchDeliverEverythingWhileOneDestinationIsDown) {
   options.kafka = kafka_;
   options.topic = kTopic;
   options.max_records = 64;
-  options.hold_limit = milliseconds(300);
   std::shared_ptr<kafka::Feed> feed = std::move(kafka::Feed::Create(options)).value();
   config::RetryPolicy retry{3, milliseconds(50), milliseconds(100), 2.0, 0.2};
 

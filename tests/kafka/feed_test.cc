@@ -39,12 +39,11 @@ class FeedTest : public ::testing::Test {
     }
   }
 
-  std::shared_ptr<Feed> MakeFeed(size_t max_records = 2048, milliseconds hold = milliseconds(500)) {
+  std::shared_ptr<Feed> MakeFeed(size_t max_records = 1024) {
     FeedOptions options;
     options.kafka = kafka_;
     options.topic = kTopic;
     options.max_records = max_records;
-    options.hold_limit = hold;
     return std::move(Feed::Create(options)).value();
   }
 
@@ -132,7 +131,7 @@ TEST_F(FeedTest, AReaderJustGivenThePartitionMayTakeTheFeedBackABoundedWay) {
 
 TEST_F(FeedTest, AStalledReaderIsDetachedAndTheOthersGoOn) {
   Produce(0, 100);
-  auto feed = MakeFeed(/*max_records=*/10, milliseconds(200));
+  auto feed = MakeFeed(/*max_records=*/10);
   Reader fast, stalled;
   ASSERT_TRUE(feed->Attach(&fast, 0, 0));
   ASSERT_TRUE(feed->Attach(&stalled, 0, 0));
@@ -145,7 +144,7 @@ TEST_F(FeedTest, AStalledReaderIsDetachedAndTheOthersGoOn) {
   ASSERT_TRUE(first);
   EXPECT_EQ(first->offset, 0);
 
-  // `stalled` takes nothing more: after the hold limit the feed lets it go.
+  // `stalled` takes nothing more: once it is a whole buffer behind, the feed lets it go.
   EXPECT_EQ(TakeUntil(*feed, fast, 100), Feed::TakeResult::kRecord);
   ExpectOffsets(fast, 0, 100);
   std::shared_ptr<const Record> record;
@@ -155,10 +154,9 @@ TEST_F(FeedTest, AStalledReaderIsDetachedAndTheOthersGoOn) {
 }
 
 TEST_F(FeedTest, ASlowButMovingReaderIsDetachedToo) {
-  // One record every 20 ms frees one place at a time: it must not pace the others for good.
-  // Freeing half of 40 places takes it 400 ms, longer than the 300 ms hold limit.
+  // One record every 20 ms: it must not pace the others, and it falls a buffer behind.
   Produce(0, 400);
-  auto feed = MakeFeed(/*max_records=*/40, milliseconds(300));
+  auto feed = MakeFeed(/*max_records=*/40);
   Reader fast, slow;
   ASSERT_TRUE(feed->Attach(&fast, 0, 0));
   ASSERT_TRUE(feed->Attach(&slow, 0, 0));
@@ -220,10 +218,10 @@ TEST_F(FeedTest, AReaderFarAheadOfTheFeedIsRefused) {
 
 TEST_F(FeedTest, AReaderAloneIsNeverDetachedAndTheLastDetachStopsTheFetch) {
   Produce(0, 40);
-  auto feed = MakeFeed(/*max_records=*/5, milliseconds(50));
+  auto feed = MakeFeed(/*max_records=*/5);
   Reader slow;
   ASSERT_TRUE(feed->Attach(&slow, 0, 0));
-  std::this_thread::sleep_for(milliseconds(400));  // the buffer is full for 8 hold limits
+  std::this_thread::sleep_for(milliseconds(400));  // the feed reads ahead of it, no further
   EXPECT_EQ(TakeUntil(*feed, slow, 40), Feed::TakeResult::kRecord);
   ExpectOffsets(slow, 0, 40);
   EXPECT_EQ(feed->active_partitions(), 1u);

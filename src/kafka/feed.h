@@ -7,7 +7,7 @@
 // every attached lane reads with its own cursor, so a record is fetched, copied and held once
 // for all of them.
 //
-// The feed reads a partition a little ahead of its leading cursor (a quarter of the buffer), so
+// The feed reads a partition a little ahead of its leading cursor (at most 256 records), so
 // no lane ever waits for a slower one. The buffer keeps the most recent records; a cursor that
 // falls a whole buffer behind the newest record it needs is detached: its lane goes back to
 // fetching that partition on its own from where it was, and rejoins once caught up. A lane that

@@ -188,8 +188,11 @@ std::shared_ptr<const kafka::Record> Lane::TakeShared() {
 std::shared_ptr<const kafka::Record> Lane::TakeOwn() {
   while (std::optional<kafka::Record> record = consumer_->Take()) {
     PartitionRead& read = reads_[record->partition];
-    if (record->offset < read.next) {
-      continue;  // fetched before the lane read this partition through the feed
+    if (read.skip_below >= 0) {
+      if (record->offset < read.skip_below) {
+        continue;  // fetched before the lane read this partition through the feed
+      }
+      read.skip_below = -1;  // from here on the consumer's order stands, whatever the offsets
     }
     return std::make_shared<const kafka::Record>(std::move(*record));
   }
@@ -204,6 +207,7 @@ void Lane::FetchOnOwn(int32_t partition) {
   // Not straight back: a lane that fell behind once would otherwise rejoin in the next lull and
   // hold the others again at the next burst.
   read.share_after = clock_->Now() + kRejoinDelay;
+  read.skip_below = read.next;
   if (Status status = consumer_->ResumeAt(partition, read.next); !status.ok()) {
     read.resume_failed = true;
     log_.Warn("fetching a partition again failed, will retry",

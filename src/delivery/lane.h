@@ -148,6 +148,8 @@ class Lane : private kafka::RebalanceListener, private kafka::Feed::Subscriber {
     bool shared = false;
     bool resume_failed = false;  // to fetch on its own again, retried with MaybeShare
     std::chrono::steady_clock::time_point share_after;  // no rejoining before
+    // After switching back from the feed: records below it were already taken (-1: none).
+    int64_t skip_below = -1;
   };
   std::map<int32_t, PartitionRead> reads_;
   std::vector<int32_t> shared_;  // the partitions read through the feed, in Take order

@@ -133,12 +133,38 @@ bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next, bool 
     Kick();
     return true;
   }
-  // Behind what the feed holds, or so far ahead that it would wait for the feed to read
-  // records only others need: the lane is better off fetching on its own.
-  if (next < begin || next > state.end + static_cast<int64_t>(options_.max_records)) {
+  const auto max_records = static_cast<int64_t>(options_.max_records);
+  if (next > state.end + max_records) {
+    // Far ahead of what the feed reads. The feed follows the fastest lane, so it moves there:
+    // the readers that would then be a whole buffer behind fetch on their own from where they
+    // are, the others wait while it reads from the lowest of them.
+    auto behind = [&](const Cursor& c) { return c.next + max_records < next; };
+    for (const Cursor& cursor : state.cursors) {
+      if (behind(cursor)) {
+        cursor.subscriber->WakeFromFeed();
+      }
+    }
+    state.cursors.erase(std::remove_if(state.cursors.begin(), state.cursors.end(), behind),
+                        state.cursors.end());
+    state.cursors.push_back({subscriber, next, false});
+    state.buffer.clear();
+    state.bytes = 0;
+    state.end = Lowest(state);
+    state.restart = true;
+    ++state.epoch;
+    state.waiting = false;
+    Kick();
+    return true;
+  }
+  // Behind what the feed holds: the lane is better off fetching on its own.
+  if (next < begin) {
     return false;
   }
   state.cursors.push_back({subscriber, next, false});
+  if (state.waiting) {
+    state.waiting = false;
+    Kick();  // it may lead now
+  }
   return true;
 }
 
@@ -367,16 +393,12 @@ bool Feed::Fill(int32_t partition, Partition& state) {
       if (state.epoch != epoch) {
         return false;
       }
-      // Paced by the leading reader: never more than the read-ahead past it, so nobody waits
-      // for a slower one.
-      if (state.end - Highest(state) >= ReadAhead()) {
-        state.waiting = true;
-        return false;
-      }
+      // Room for the next record: the oldest goes, and a reader that still needed it has
+      // fallen behind by a whole buffer. Its lane fetches on its own from there. (Also run while
+      // waiting, so a smaller share of the byte budget takes effect at once.)
       const size_t bytes_cap = std::max<size_t>(
           512u << 10, options_.max_bytes / std::max<size_t>(1, reading_partitions_));
-      // Room for the next record: the oldest goes, and a reader that still needed it has
-      // fallen behind by a whole buffer. Its lane fetches on its own from there.
+      bool evicted_cursor = false;
       while (!state.buffer.empty() &&
              (state.buffer.size() >= options_.max_records || state.bytes >= bytes_cap)) {
         const int64_t oldest = state.buffer.front()->offset;
@@ -392,10 +414,25 @@ bool Feed::Fill(int32_t partition, Partition& state) {
         state.cursors.erase(std::remove_if(state.cursors.begin(), state.cursors.end(), behind),
                             state.cursors.end());
         if (state.cursors.size() != before) {
+          evicted_cursor = true;
           log_.Debug("reader fell behind, it fetches on its own",
                      {{"partition", partition},
                       {"detached", static_cast<int64_t>(before - state.cursors.size())}});
         }
+      }
+      if (evicted_cursor) {
+        // What only the detached readers needed goes too, so the buffer is again every record
+        // from its first to `end` (Attach relies on that). Trim may restart the partition.
+        Trim(state);
+        if (state.epoch != epoch || state.cursors.empty()) {
+          return false;
+        }
+      }
+      // Paced by the leading reader: never more than the read-ahead past it, so nobody waits
+      // for a slower one.
+      if (state.end - Highest(state) >= ReadAhead()) {
+        state.waiting = true;
+        return false;
       }
     }
     rd_kafka_message_t* message = rd_kafka_consume_queue(state.queue, 0);
@@ -440,7 +477,11 @@ bool Feed::Fill(int32_t partition, Partition& state) {
     }
     state.end = record->offset + 1;
     if (state.cursors.empty() || record->offset < Lowest(state)) {
-      continue;  // every cursor is past it
+      // Every cursor is past it, so past everything buffered too: the buffer stays every
+      // record from its first to `end`.
+      state.buffer.clear();
+      state.bytes = 0;
+      continue;
     }
     state.bytes += RecordBytes(*record);
     state.buffer.push_back(std::move(record));

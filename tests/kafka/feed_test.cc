@@ -207,13 +207,47 @@ TEST_F(FeedTest, AnOffsetOutOfRangeDetachesInsteadOfSkipping) {
   EXPECT_EQ(feed->cursors(), 0u);
 }
 
-TEST_F(FeedTest, AReaderFarAheadOfTheFeedIsRefused) {
-  Produce(0, 10);
+TEST_F(FeedTest, AReaderFarAheadLeadsAndTheOnesFarBehindGoOnTheirOwn) {
+  Produce(0, 100);
   auto feed = MakeFeed(/*max_records=*/16);
-  Reader a, b;
-  ASSERT_TRUE(feed->Attach(&a, 0, 0));
-  EXPECT_FALSE(feed->Attach(&b, 0, 100)) << "it would wait for records only others need";
-  EXPECT_TRUE(feed->Attach(&b, 0, 8));
+  Reader behind, near, ahead;
+  ASSERT_TRUE(feed->Attach(&behind, 0, 0));
+  ASSERT_TRUE(feed->Attach(&near, 0, 2));
+  // 80 is far past what the feed reads for the others: it follows the new leader, and
+  // `behind` and `near` (more than a buffer behind it) are told to fetch on their own.
+  ASSERT_TRUE(feed->Attach(&ahead, 0, 80));
+  EXPECT_EQ(TakeUntil(*feed, ahead, 20), Feed::TakeResult::kRecord);
+  ExpectOffsets(ahead, 80, 20);
+  std::shared_ptr<const Record> record;
+  EXPECT_EQ(feed->Take(&behind, 0, &record), Feed::TakeResult::kDetached);
+  EXPECT_EQ(feed->Take(&near, 0, &record), Feed::TakeResult::kDetached);
+  EXPECT_GT(behind.wakes.load(), 0);
+  EXPECT_GT(near.wakes.load(), 0);
+}
+
+TEST_F(FeedTest, AReaderJoiningAfterOthersFellBehindGetsEveryRecordFromItsOffset) {
+  // The buffer must always be every record from its first to the newest, so a reader that is
+  // let in anywhere in it misses nothing: checked after a stalled reader was let go.
+  Produce(0, 60);
+  auto feed = MakeFeed(/*max_records=*/8);
+  Reader lead, stalled;
+  ASSERT_TRUE(feed->Attach(&lead, 0, 0));
+  ASSERT_TRUE(feed->Attach(&stalled, 0, 0));
+  ASSERT_EQ(TakeUntil(*feed, lead, 30), Feed::TakeResult::kRecord);
+  std::shared_ptr<const Record> record;
+  ASSERT_EQ(feed->Take(&stalled, 0, &record), Feed::TakeResult::kDetached);
+  int accepted = 0;
+  for (int64_t offset = 0; offset <= 30; ++offset) {  // up to where `lead` is
+    Reader joining;
+    if (!feed->Attach(&joining, 0, offset)) continue;
+    ++accepted;
+    ASSERT_EQ(TakeUntil(*feed, joining, 1), Feed::TakeResult::kRecord) << offset;
+    EXPECT_EQ(joining.records[0]->offset, offset);
+    feed->Detach(&joining, 0);
+  }
+  EXPECT_GT(accepted, 0);
+  ASSERT_EQ(TakeUntil(*feed, lead, 60), Feed::TakeResult::kRecord);
+  ExpectOffsets(lead, 0, 60);
 }
 
 TEST_F(FeedTest, AReaderAloneIsNeverDetachedAndTheLastDetachStopsTheFetch) {

@@ -64,6 +64,13 @@ class FeedTest : public ::testing::Test {
     return reader.records.size() >= count ? Feed::TakeResult::kRecord : Feed::TakeResult::kEmpty;
   }
 
+  // The feed let `reader` go and told it, so its lane would fetch on its own.
+  static void ExpectLetGo(Feed& feed, Reader& reader) {
+    std::shared_ptr<const Record> record;
+    EXPECT_EQ(feed.Take(&reader, 0, &record), Feed::TakeResult::kDetached);
+    EXPECT_GT(reader.wakes.load(), 0);
+  }
+
   static void ExpectOffsets(const Reader& reader, int64_t from, size_t count) {
     ASSERT_EQ(reader.records.size(), count);
     for (size_t i = 0; i < count; ++i) {
@@ -147,9 +154,7 @@ TEST_F(FeedTest, AStalledReaderIsDetachedAndTheOthersGoOn) {
   // `stalled` takes nothing more: once it is a whole buffer behind, the feed lets it go.
   EXPECT_EQ(TakeUntil(*feed, fast, 100), Feed::TakeResult::kRecord);
   ExpectOffsets(fast, 0, 100);
-  std::shared_ptr<const Record> record;
-  EXPECT_EQ(feed->Take(&stalled, 0, &record), Feed::TakeResult::kDetached);
-  EXPECT_GT(stalled.wakes.load(), 0);  // told, so its lane fetches on its own
+  ExpectLetGo(*feed, stalled);
   EXPECT_EQ(feed->cursors(), 1u);
 }
 
@@ -218,11 +223,8 @@ TEST_F(FeedTest, AReaderFarAheadLeadsAndTheOnesFarBehindGoOnTheirOwn) {
   ASSERT_TRUE(feed->Attach(&ahead, 0, 80));
   EXPECT_EQ(TakeUntil(*feed, ahead, 20), Feed::TakeResult::kRecord);
   ExpectOffsets(ahead, 80, 20);
-  std::shared_ptr<const Record> record;
-  EXPECT_EQ(feed->Take(&behind, 0, &record), Feed::TakeResult::kDetached);
-  EXPECT_EQ(feed->Take(&near, 0, &record), Feed::TakeResult::kDetached);
-  EXPECT_GT(behind.wakes.load(), 0);
-  EXPECT_GT(near.wakes.load(), 0);
+  ExpectLetGo(*feed, behind);
+  ExpectLetGo(*feed, near);
 }
 
 TEST_F(FeedTest, AReaderJoiningAfterOthersFellBehindGetsEveryRecordFromItsOffset) {
@@ -234,8 +236,7 @@ TEST_F(FeedTest, AReaderJoiningAfterOthersFellBehindGetsEveryRecordFromItsOffset
   ASSERT_TRUE(feed->Attach(&lead, 0, 0));
   ASSERT_TRUE(feed->Attach(&stalled, 0, 0));
   ASSERT_EQ(TakeUntil(*feed, lead, 30), Feed::TakeResult::kRecord);
-  std::shared_ptr<const Record> record;
-  ASSERT_EQ(feed->Take(&stalled, 0, &record), Feed::TakeResult::kDetached);
+  ExpectLetGo(*feed, stalled);
   int accepted = 0;
   for (int64_t offset = 0; offset <= 30; ++offset) {  // up to where `lead` is
     Reader joining;

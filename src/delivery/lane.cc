@@ -233,8 +233,8 @@ void Lane::MaybeShare() {
       FetchOnOwn(partition);
       continue;
     }
-    // Only a lane that keeps up shares: one behind would hold the others back until the feed
-    // detaches it again.
+    // Only a lane that keeps up rejoins: one still behind would fall off the feed's buffer
+    // again and pay a pause and a seek each time.
     if (read.shared || read.next < 0 || window_full_ || circuit_.open() || now < read.share_after) {
       continue;
     }

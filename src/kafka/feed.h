@@ -80,7 +80,7 @@ class Feed {
   // The partition's high watermark as last fetched, -1 when unknown.
   int64_t HighWatermark(int32_t partition) const;
 
-  // For tests and /status: partitions being read, and attached cursors over all partitions.
+  // For tests: partitions being read, and attached cursors over all partitions.
   size_t active_partitions() const;
   size_t cursors() const;
 

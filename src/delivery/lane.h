@@ -3,6 +3,7 @@
 // committing only offsets whose records are all finished. One thread per lane.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -103,7 +104,9 @@ class Lane : private kafka::RebalanceListener, private kafka::Feed::Subscriber {
 
   void Run();
   void PollKafka();
-  std::shared_ptr<const kafka::Record> TakeShared();
+  // Up to `max` records in a row from the next partition read through the feed that has any,
+  // into shared_batch_. False when none has.
+  bool TakeShared(size_t max);
   std::shared_ptr<const kafka::Record> TakeOwn();
   void FetchOnOwn(int32_t partition);
   void MaybeShare();
@@ -134,6 +137,9 @@ class Lane : private kafka::RebalanceListener, private kafka::Feed::Subscriber {
   LaneSettings settings_;
   ops::Metrics* metrics_;
   ops::LaneMetrics lane_metrics_;
+  // Skipped-event counters by SkipReason, looked up on first use: most of a wallet lane's
+  // records are skipped, and the lookup locks the metric family.
+  std::array<prometheus::Counter*, 5> skipped_counters_{};
   const Clock* clock_;
   ops::Logger log_;
   Backoff backoff_;
@@ -154,6 +160,7 @@ class Lane : private kafka::RebalanceListener, private kafka::Feed::Subscriber {
   std::map<int32_t, PartitionRead> reads_;
   std::vector<int32_t> shared_;  // the partitions read through the feed, in Take order
   size_t next_shared_ = 0;
+  std::vector<std::shared_ptr<const kafka::Record>> shared_batch_;
   std::chrono::steady_clock::time_point next_share_check_;
   std::unique_ptr<HttpSender> sender_;
   KeyScheduler scheduler_;

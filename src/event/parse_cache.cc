@@ -1,11 +1,15 @@
 #include "event/parse_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace anchor_events::event {
 
 ParseCache::ParseCache(size_t capacity, size_t max_bytes)
-    : capacity_(capacity == 0 ? 1 : capacity), max_bytes_(max_bytes) {}
+    : shard_count_(std::clamp<size_t>(capacity / kMinShardCapacity, 1, kMaxShards)),
+      capacity_(std::max<size_t>(capacity / shard_count_, 1)),
+      max_bytes_(max_bytes / shard_count_),
+      shards_(std::make_unique<Shard[]>(shard_count_)) {}
 
 std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t offset,
                                                      std::string_view value, size_t max_bytes) {
@@ -17,11 +21,12 @@ std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t 
                                                      size_t max_bytes) {
   const std::string& value = *shared;
   const Key key{partition, offset};
+  Shard& shard = shards_[KeyHash()(key) % shard_count_];
   std::shared_ptr<const Entry> found;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = entries_.find(key);
-    if (it != entries_.end()) {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    auto it = shard.entries.find(key);
+    if (it != shard.entries.end()) {
       found = it->second;
     }
   }
@@ -41,23 +46,23 @@ std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t 
   entry->max_bytes = max_bytes;
   entry->result = result;
   entry->cost = cost;
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = entries_.find(key);
-  if (it != entries_.end()) {
-    bytes_ -= it->second->cost;
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto it = shard.entries.find(key);
+  if (it != shard.entries.end()) {
+    shard.bytes -= it->second->cost;
     it->second = std::move(entry);  // other bytes at a known offset: the key keeps its place
   } else {
-    entries_.emplace(key, std::move(entry));
-    order_.push_back(key);
+    shard.entries.emplace(key, std::move(entry));
+    shard.order.push_back(key);
   }
-  bytes_ += cost;
-  while (!order_.empty() && (order_.size() > capacity_ || bytes_ > max_bytes_)) {
-    auto oldest = entries_.find(order_.front());
-    if (oldest != entries_.end()) {
-      bytes_ -= oldest->second->cost;
-      entries_.erase(oldest);
+  shard.bytes += cost;
+  while (!shard.order.empty() && (shard.order.size() > capacity_ || shard.bytes > max_bytes_)) {
+    auto oldest = shard.entries.find(shard.order.front());
+    if (oldest != shard.entries.end()) {
+      shard.bytes -= oldest->second->cost;
+      shard.entries.erase(oldest);
     }
-    order_.pop_front();
+    shard.order.pop_front();
   }
   return result;
 }

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "kafka/client_config.h"
@@ -187,6 +188,16 @@ void Feed::Detach(Subscriber* subscriber, int32_t partition) {
 
 Feed::TakeResult Feed::Take(Subscriber* subscriber, int32_t partition,
                             std::shared_ptr<const Record>* out) {
+  std::vector<std::shared_ptr<const Record>> one;
+  TakeResult result = Take(subscriber, partition, 1, &one);
+  if (result == TakeResult::kRecord) {
+    *out = std::move(one.front());
+  }
+  return result;
+}
+
+Feed::TakeResult Feed::Take(Subscriber* subscriber, int32_t partition, size_t max,
+                            std::vector<std::shared_ptr<const Record>>* out) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = partitions_.find(partition);
   if (it == partitions_.end()) {
@@ -201,13 +212,18 @@ Feed::TakeResult Feed::Take(Subscriber* subscriber, int32_t partition,
   auto record = std::lower_bound(
       state.buffer.begin(), state.buffer.end(), cursor->next,
       [](const std::shared_ptr<const Record>& r, int64_t offset) { return r->offset < offset; });
-  if (record == state.buffer.end()) {
+  if (record == state.buffer.end() || max == 0) {
     cursor->woken = false;
     return TakeResult::kEmpty;
   }
-  *out = *record;
   const bool was_first = record == state.buffer.begin();
-  cursor->next = (*record)->offset + 1;
+  for (size_t taken = 0; taken < max && record != state.buffer.end(); ++taken, ++record) {
+    out->push_back(*record);
+  }
+  cursor->next = out->back()->offset + 1;
+  if (record == state.buffer.end()) {
+    cursor->woken = false;  // it has everything buffered: the next Fill must wake it
+  }
   if (was_first) {
     Trim(state);
   }
@@ -289,6 +305,7 @@ size_t Feed::cursors() const {
 }
 
 void Feed::Run() {
+  pthread_setname_np(pthread_self(), "kafka-feed");
   while (!stop_.load()) {
     ApplyChanges();
     std::vector<std::pair<int32_t, Partition*>> reading;

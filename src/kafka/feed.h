@@ -77,6 +77,9 @@ class Feed {
   // subscriber is not (or no longer) attached to it and must fetch it on its own from the offset
   // after the last record it took.
   TakeResult Take(Subscriber* subscriber, int32_t partition, std::shared_ptr<const Record>* out);
+  // The same for up to `max` records in a row, appended to `out`: one lock for all of them.
+  TakeResult Take(Subscriber* subscriber, int32_t partition, size_t max,
+                  std::vector<std::shared_ptr<const Record>>* out);
   // The partition's high watermark as last fetched, -1 when unknown.
   int64_t HighWatermark(int32_t partition) const;
 

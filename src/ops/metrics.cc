@@ -135,7 +135,11 @@ void Metrics::RemoveLane(const std::string& lane) {
 }
 
 void Metrics::CountSkipped(const std::string& lane, const std::string& reason) {
-  skipped_.Add({{"lane", lane}, {"reason", reason}}).Increment();
+  Skipped(lane, reason).Increment();
+}
+
+prometheus::Counter& Metrics::Skipped(const std::string& lane, const std::string& reason) {
+  return skipped_.Add({{"lane", lane}, {"reason", reason}});
 }
 
 void Metrics::CountPoison(const std::string& lane, const std::string& reason) {

@@ -40,6 +40,9 @@ class Metrics {
   void RemoveLane(const std::string& lane);
 
   void CountSkipped(const std::string& lane, const std::string& reason);
+  // The counter CountSkipped increments, for a caller that counts often and keeps it: the
+  // label lookup takes the family's lock. It lives as long as this object.
+  prometheus::Counter& Skipped(const std::string& lane, const std::string& reason);
   void CountPoison(const std::string& lane, const std::string& reason);
   void CountAttempt(const std::string& lane, const std::string& status_class);
   void CountDeadLettered(const std::string& lane, const std::string& reason);

@@ -85,6 +85,17 @@ TEST(ParseCacheTest, KeepsOnlyTheNewestRecords) {
   EXPECT_EQ(AsEvent(oldest).id, "e-1");
 }
 
+TEST(ParseCacheTest, ALargeCacheSplitIntoShardsStillKeepsTheNewestRecords) {
+  ParseCache cache(1024, 64 << 20);  // four shards of 256 records
+  std::string record = Transaction("e-1", "a.example");
+  for (int offset = 0; offset < 2000; ++offset) cache.Parse(3, offset, record, 1 << 20);
+  ASSERT_EQ(cache.hits(), 0u);
+  for (int offset = 1800; offset < 2000; ++offset) cache.Parse(3, offset, record, 1 << 20);
+  EXPECT_EQ(cache.hits(), 200u) << "the newest records are all kept";
+  for (int offset = 0; offset < 100; ++offset) cache.Parse(3, offset, record, 1 << 20);
+  EXPECT_EQ(cache.hits(), 200u) << "the oldest were dropped";
+}
+
 TEST(ParseCacheTest, KeepsWithinItsByteBudgetAndNeverKeepsLargeRecords) {
   std::string record = Transaction("e-1", "a.example");
   ParseCache cache(100, 3 * (4 * record.size() + 256));  // room for three such records

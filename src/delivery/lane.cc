@@ -285,7 +285,8 @@ void Lane::HandleRecord(std::shared_ptr<const kafka::Record> shared) {
   const kafka::Record& record = *shared;
   lane_metrics_.consumed->Increment();
   reads_[record.partition].next = record.offset + 1;
-  tracker_.Add(record.partition, record.offset);
+  // Every way out below tells the tracker about the record: Add for one still to finish,
+  // AddFinished for one finished here (most of a wallet lane's records are someone else's).
   const size_t max_bytes = static_cast<size_t>(settings_.max_event_bytes);
   std::shared_ptr<const event::ParseResult> parsed =
       settings_.parse_cache
@@ -305,6 +306,7 @@ void Lane::HandleRecord(std::shared_ptr<const kafka::Record> shared) {
                                           {"suppressed", suppressed}});
     }
     if (settings_.dead_letter_poison && settings_.dead_letters) {
+      tracker_.Add(record.partition, record.offset);
       auto item = std::make_unique<Item>();
       item->id = next_id_++;
       item->record = std::move(shared);
@@ -314,7 +316,7 @@ void Lane::HandleRecord(std::shared_ptr<const kafka::Record> shared) {
       items_.emplace(item->id, std::move(item));
       DeadLetter(ref, reason);
     } else {
-      tracker_.Finish(record.partition, record.offset);
+      tracker_.AddFinished(record.partition, record.offset);
     }
     return;
   }
@@ -332,9 +334,10 @@ void Lane::HandleRecord(std::shared_ptr<const kafka::Record> shared) {
                                    {"event_id", event.id},
                                    {"reason", event::SkipReasonLabel(*skip)}});
     }
-    tracker_.Finish(record.partition, record.offset);
+    tracker_.AddFinished(record.partition, record.offset);
     return;
   }
+  tracker_.Add(record.partition, record.offset);
   auto item = std::make_unique<Item>();
   item->id = next_id_++;
   item->key = ItemKey(record.partition, event.key);

@@ -14,6 +14,18 @@ using std::chrono::steady_clock;
 
 constexpr milliseconds kDeadLetterRetry{5000};
 
+// The index of a response's status class (HttpResponse::StatusClass) in attempt_counters_:
+// blocked, error, then 1xx to 5xx.
+size_t StatusClassIndex(const HttpResponse& response) {
+  if (!response.blocked.empty()) {
+    return 0;
+  }
+  if (response.status < 100 || response.status > 599) {
+    return 1;
+  }
+  return 1 + static_cast<size_t>(response.status / 100);
+}
+
 }  // namespace
 
 void Lane::HandleCompleted() {
@@ -29,7 +41,11 @@ void Lane::HandleCompleted() {
 }
 
 void Lane::HandleResponse(Item& item, const HttpResponse& response) {
-  metrics_->CountAttempt(settings_.name, response.StatusClass());
+  prometheus::Counter*& attempts = attempt_counters_.at(StatusClassIndex(response));
+  if (attempts == nullptr) {
+    attempts = &metrics_->Attempts(settings_.name, response.StatusClass());
+  }
+  attempts->Increment();
   lane_metrics_.request_duration->Observe(std::chrono::duration<double>(response.duration).count());
   item.last_status = response.status;
   item.last_error = response.error;

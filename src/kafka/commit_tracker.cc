@@ -17,6 +17,16 @@ void CommitTracker::Add(int32_t partition, int64_t offset) {
   }
 }
 
+void CommitTracker::AddFinished(int32_t partition, int64_t offset) {
+  PartitionState& state = partitions_[partition];
+  if (state.acked < 0) {
+    state.acked = offset;
+  }
+  if (offset + 1 > state.next_offset) {
+    state.next_offset = offset + 1;
+  }
+}
+
 void CommitTracker::Finish(int32_t partition, int64_t offset) {
   auto it = partitions_.find(partition);
   if (it != partitions_.end() && it->second.unfinished.erase(offset) > 0) {

@@ -25,6 +25,8 @@ class CommitTracker {
   void Add(int32_t partition, int64_t offset);
   // The record is delivered, dead-lettered or deliberately skipped.
   void Finish(int32_t partition, int64_t offset);
+  // Add and Finish at once, for a record finished as it is read (skipped): nothing is stored.
+  void AddFinished(int32_t partition, int64_t offset);
   // Forgets a partition (revoked); its unfinished records will be read again by the new owner.
   void Drop(int32_t partition);
 

@@ -84,7 +84,8 @@ class Consumer {
   void Wake();
 
   // With partition_queues: stops fetching `partition` and leaves it out of Take(), because
-  // the lane takes its records from a shared fetch (kafka::Feed).
+  // the lane takes its records from a shared fetch (kafka::Feed). Records of it fetched before
+  // are dropped.
   Status Pause(int32_t partition);
   // Fetches `partition` again, from `next` on, and serves it in Take(). Records of it that
   // Take() returns may start below `next` (fetched before the pause): the caller skips them.

@@ -134,10 +134,6 @@ void Metrics::RemoveLane(const std::string& lane) {
   shared_.Remove(&shared_.Add({{"lane", lane}}));
 }
 
-void Metrics::CountSkipped(const std::string& lane, const std::string& reason) {
-  Skipped(lane, reason).Increment();
-}
-
 prometheus::Counter& Metrics::Skipped(const std::string& lane, const std::string& reason) {
   return skipped_.Add({{"lane", lane}, {"reason", reason}});
 }
@@ -146,8 +142,8 @@ void Metrics::CountPoison(const std::string& lane, const std::string& reason) {
   poison_.Add({{"lane", lane}, {"reason", reason}}).Increment();
 }
 
-void Metrics::CountAttempt(const std::string& lane, const std::string& status_class) {
-  attempts_.Add({{"lane", lane}, {"status_class", status_class}}).Increment();
+prometheus::Counter& Metrics::Attempts(const std::string& lane, const std::string& status_class) {
+  return attempts_.Add({{"lane", lane}, {"status_class", status_class}});
 }
 
 void Metrics::CountDeadLettered(const std::string& lane, const std::string& reason) {

@@ -39,12 +39,11 @@ class Metrics {
   // Removes a lane's series when the lane is removed by a reload.
   void RemoveLane(const std::string& lane);
 
-  void CountSkipped(const std::string& lane, const std::string& reason);
-  // The counter CountSkipped increments, for a caller that counts often and keeps it: the
-  // label lookup takes the family's lock. It lives as long as this object.
+  // The skipped-event and attempt counters of a lane, for a caller that counts often and keeps
+  // them: the label lookup takes the family's lock. They live as long as this object.
   prometheus::Counter& Skipped(const std::string& lane, const std::string& reason);
+  prometheus::Counter& Attempts(const std::string& lane, const std::string& status_class);
   void CountPoison(const std::string& lane, const std::string& reason);
-  void CountAttempt(const std::string& lane, const std::string& status_class);
   void CountDeadLettered(const std::string& lane, const std::string& reason);
   void CountReload(bool ok);
   void SetConfigGeneration(int64_t generation);

@@ -25,6 +25,26 @@ TEST(CommitTrackerTest, CommitsOnlyPastRecordsThatAreAllFinished) {
   EXPECT_EQ(tracker.unfinished(), 0u);
 }
 
+TEST(CommitTrackerTest, RecordsFinishedAsTheyAreReadNeverHoldBackOrPassAnUnfinishedOne) {
+  CommitTracker tracker;
+  tracker.AddFinished(0, 20);  // the group's committed offset was 20
+  tracker.AddFinished(0, 21);
+  EXPECT_EQ(tracker.TakeCommittable(), (std::vector<PartitionOffset>{{0, 22}}));
+  EXPECT_EQ(tracker.window(), 2u);
+
+  tracker.Add(0, 22);
+  tracker.AddFinished(0, 23);
+  tracker.AddFinished(0, 24);
+  EXPECT_TRUE(tracker.TakeCommittable().empty()) << "22 is not finished";
+  EXPECT_EQ(tracker.unfinished(), 1u);
+
+  tracker.Finish(0, 22);
+  EXPECT_EQ(tracker.TakeCommittable(), (std::vector<PartitionOffset>{{0, 25}}));
+  EXPECT_EQ(tracker.window(), 5u);
+  tracker.Acknowledge(0, 25, true);
+  EXPECT_EQ(tracker.window(), 0u);
+}
+
 TEST(CommitTrackerTest, PartitionsAdvanceIndependently) {
   CommitTracker tracker;
   tracker.Add(0, 0);

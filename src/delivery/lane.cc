@@ -14,8 +14,8 @@ namespace {
 using std::chrono::steady_clock;
 
 constexpr std::chrono::seconds kRejoinDelay{5};
-// Records taken from the feed in one trip through its lock.
-constexpr size_t kSharedBatch = 64;
+// Records taken in a row from the feed (one trip through its lock) or from the own consumer.
+constexpr size_t kTakeBatch = 64;
 
 // The scheduler key: events of one object are ordered within a partition only.
 std::string ItemKey(int32_t partition, const std::string& key) {
@@ -153,18 +153,21 @@ void Lane::PollKafka() {
   bool progress = true;
   while (progress && tracker_.window() < limit) {
     progress = false;
-    // In batches: one trip through the feed's lock for many records, not one per record.
-    if (TakeShared(std::min<size_t>(limit - tracker_.window(), kSharedBatch))) {
+    // In batches: one trip through the feed's lock for many records, not one per record. The
+    // window counts offsets, and so does the batch's bound.
+    if (TakeShared(std::min<size_t>(limit - tracker_.window(), kTakeBatch))) {
       for (std::shared_ptr<const kafka::Record>& record : shared_batch_) {
         HandleRecord(std::move(record));
       }
       shared_batch_.clear();
       progress = true;
     }
-    if (tracker_.window() >= limit) {
-      break;
-    }
-    if (std::shared_ptr<const kafka::Record> record = TakeOwn()) {
+    // As many from the partitions the lane fetches itself, so neither source starves the other.
+    for (size_t taken = 0; taken < kTakeBatch && tracker_.window() < limit; ++taken) {
+      std::shared_ptr<const kafka::Record> record = TakeOwn();
+      if (!record) {
+        break;
+      }
       HandleRecord(std::move(record));
       progress = true;
     }

@@ -21,7 +21,10 @@ std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t 
                                                      size_t max_bytes) {
   const std::string& value = *shared;
   const Key key{partition, offset};
-  Shard& shard = shards_[KeyHash()(key) % shard_count_];
+  // Mixed first: offsets with a stride (transaction markers take every other one) must still
+  // spread over every shard.
+  const uint64_t mixed = static_cast<uint64_t>(KeyHash()(key)) * 0x9E3779B97F4A7C15ull;
+  Shard& shard = shards_[(mixed >> 32) % shard_count_];
   std::shared_ptr<const Entry> found;
   {
     std::lock_guard<std::mutex> lock(shard.mutex);
@@ -33,7 +36,7 @@ std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t 
   // Compared outside the lock: entries never change once stored.
   if (found && found->max_bytes == max_bytes &&
       (found->value == shared || *found->value == value)) {
-    hits_.fetch_add(1, std::memory_order_relaxed);
+    shard.hits.fetch_add(1, std::memory_order_relaxed);
     return found->result;
   }
   auto result = std::make_shared<const ParseResult>(ParseEvent(value, max_bytes));
@@ -67,6 +70,12 @@ std::shared_ptr<const ParseResult> ParseCache::Parse(int32_t partition, int64_t 
   return result;
 }
 
-uint64_t ParseCache::hits() const { return hits_.load(std::memory_order_relaxed); }
+uint64_t ParseCache::hits() const {
+  uint64_t hits = 0;
+  for (size_t i = 0; i < shard_count_; ++i) {
+    hits += shards_[i].hits.load(std::memory_order_relaxed);
+  }
+  return hits;
+}
 
 }  // namespace anchor_events::event

@@ -25,9 +25,9 @@ class ParseCache {
   // At most `capacity` records and about `max_bytes` of them (a record and its parsed document
   // count as four times its size) are kept, the oldest dropped first. Records larger
   // than kMaxCachedRecord, and records too large to parse, are parsed without being kept.
-  // A large cache is split into shards by offset, each with its own lock and its share of both
-  // bounds (a hundred lanes ask for the same records at once); the oldest is then the oldest of
-  // its shard.
+  // A large cache is split into shards by partition and offset, each with its own lock and its
+  // share of both bounds (a hundred lanes ask for the same records at once); the oldest is then the
+  // oldest of its shard.
   ParseCache(size_t capacity, size_t max_bytes);
 
   static constexpr size_t kMaxCachedRecord = 64 * 1024;
@@ -65,6 +65,7 @@ class ParseCache {
     size_t bytes = 0;
     std::unordered_map<Key, std::shared_ptr<const Entry>, KeyHash> entries;
     std::deque<Key> order;  // insertion order, for eviction
+    std::atomic<uint64_t> hits{0};
   };
   static constexpr size_t kMaxShards = 16;
   static constexpr size_t kMinShardCapacity = 256;
@@ -73,7 +74,6 @@ class ParseCache {
   const size_t capacity_;   // per shard
   const size_t max_bytes_;  // per shard
   std::unique_ptr<Shard[]> shards_;
-  std::atomic<uint64_t> hits_{0};
 };
 
 }  // namespace anchor_events::event

@@ -212,12 +212,21 @@ Feed::TakeResult Feed::Take(Subscriber* subscriber, int32_t partition, size_t ma
   auto record = std::lower_bound(
       state.buffer.begin(), state.buffer.end(), cursor->next,
       [](const std::shared_ptr<const Record>& r, int64_t offset) { return r->offset < offset; });
-  if (record == state.buffer.end() || max == 0) {
+  if (max == 0) {
+    return TakeResult::kEmpty;  // asked for nothing: what waits for it still does
+  }
+  if (record == state.buffer.end()) {
     cursor->woken = false;
     return TakeResult::kEmpty;
   }
   const bool was_first = record == state.buffer.begin();
-  for (size_t taken = 0; taken < max && record != state.buffer.end(); ++taken, ++record) {
+  // Offsets, not records: a lane's read-ahead window counts offsets, and a partition may have
+  // gaps (transaction markers). The first record is always taken.
+  const int64_t below = cursor->next + static_cast<int64_t>(max);
+  for (bool first = true; record != state.buffer.end(); ++record, first = false) {
+    if (!first && (*record)->offset >= below) {
+      break;
+    }
     out->push_back(*record);
   }
   cursor->next = out->back()->offset + 1;

@@ -77,7 +77,8 @@ class Feed {
   // subscriber is not (or no longer) attached to it and must fetch it on its own from the offset
   // after the last record it took.
   TakeResult Take(Subscriber* subscriber, int32_t partition, std::shared_ptr<const Record>* out);
-  // The same for up to `max` records in a row, appended to `out`: one lock for all of them.
+  // The same for the records in a row below the cursor plus `max` (at least one, so never
+  // more than `max` records or offsets), appended to `out`: one lock for all of them.
   TakeResult Take(Subscriber* subscriber, int32_t partition, size_t max,
                   std::vector<std::shared_ptr<const Record>>* out);
   // The partition's high watermark as last fetched, -1 when unknown.
@@ -91,7 +92,7 @@ class Feed {
   struct Cursor {
     Subscriber* subscriber;
     int64_t next;
-    bool woken;  // woken since it last found nothing; cleared by an empty Take
+    bool woken;  // woken since it last found nothing; cleared when a Take finds or takes the rest
   };
   struct Partition {
     std::deque<std::shared_ptr<const Record>> buffer;  // increasing offsets

@@ -85,15 +85,27 @@ TEST(ParseCacheTest, KeepsOnlyTheNewestRecords) {
   EXPECT_EQ(AsEvent(oldest).id, "e-1");
 }
 
-TEST(ParseCacheTest, ALargeCacheSplitIntoShardsStillKeepsTheNewestRecords) {
+TEST(ParseCacheTest, ALargeCacheSplitIntoShardsStillKeepsAboutAsManyOfTheNewestRecords) {
   ParseCache cache(1024, 64 << 20);  // four shards of 256 records
   std::string record = Transaction("e-1", "a.example");
-  for (int offset = 0; offset < 2000; ++offset) cache.Parse(3, offset, record, 1 << 20);
+  for (int offset = 0; offset < 4000; offset += 2) cache.Parse(3, offset, record, 1 << 20);
   ASSERT_EQ(cache.hits(), 0u);
-  for (int offset = 1800; offset < 2000; ++offset) cache.Parse(3, offset, record, 1 << 20);
-  EXPECT_EQ(cache.hits(), 200u) << "the newest records are all kept";
-  for (int offset = 0; offset < 100; ++offset) cache.Parse(3, offset, record, 1 << 20);
-  EXPECT_EQ(cache.hits(), 200u) << "the oldest were dropped";
+  // Every other offset (as with transaction markers) still spreads over every shard: the
+  // newest 800 are all kept, the oldest 1,000 are not.
+  for (int offset = 2400; offset < 4000; offset += 2) cache.Parse(3, offset, record, 1 << 20);
+  EXPECT_EQ(cache.hits(), 800u);
+  for (int offset = 0; offset < 2000; offset += 2) cache.Parse(3, offset, record, 1 << 20);
+  EXPECT_EQ(cache.hits(), 800u);
+}
+
+TEST(ParseCacheTest, EachShardKeepsWithinItsShareOfTheByteBudget) {
+  std::string record = Transaction("e-1", "a.example");
+  ParseCache cache(1024, 4 * 3 * (4 * record.size() + 256));  // four shards, three records each
+  for (int offset = 0; offset < 40; ++offset) cache.Parse(0, offset, record, 1 << 20);
+  cache.Parse(0, 39, record, 1 << 20);
+  EXPECT_EQ(cache.hits(), 1u) << "the newest is kept";
+  for (int offset = 0; offset < 39; ++offset) cache.Parse(0, offset, record, 1 << 20);
+  EXPECT_LE(cache.hits(), 12u) << "at most three records in each of the four shards";
 }
 
 TEST(ParseCacheTest, KeepsWithinItsByteBudgetAndNeverKeepsLargeRecords) {

@@ -3,6 +3,7 @@
 // others back.
 #include "kafka/feed.h"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -100,6 +101,41 @@ TEST_F(FeedTest, TwoReadersGetEveryRecordInOrderFromOneCopy) {
   EXPECT_EQ(a.records[10].get(), b.records[0].get());  // one copy for both
   EXPECT_GT(a.wakes.load(), 0);
   EXPECT_EQ(feed->HighWatermark(0), 50);
+}
+
+TEST_F(FeedTest, BatchesComeInOrderWithinTheirBoundAndTheNextRecordWakesAReaderThatTookAll) {
+  Produce(0, 30);
+  auto feed = MakeFeed();
+  Reader a;
+  ASSERT_TRUE(feed->Attach(&a, 0, 0));
+  std::vector<std::shared_ptr<const Record>> batch;
+  EXPECT_EQ(feed->Take(&a, 0, 0, &batch), Feed::TakeResult::kEmpty) << "asked for none";
+  EXPECT_TRUE(batch.empty());
+  size_t largest = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (a.records.size() < 30 && std::chrono::steady_clock::now() < deadline) {
+    batch.clear();
+    if (feed->Take(&a, 0, 8, &batch) != Feed::TakeResult::kRecord) {
+      std::this_thread::sleep_for(milliseconds(5));
+      continue;
+    }
+    EXPECT_LE(batch.size(), 8u);
+    largest = std::max(largest, batch.size());
+    a.records.insert(a.records.end(), batch.begin(), batch.end());
+  }
+  ExpectOffsets(a, 0, 30);
+  EXPECT_GT(largest, 1u) << "records already fetched come several at a time";
+  // Its last batch took everything buffered, without an empty Take after it: the feed must
+  // still wake it for the next record.
+  const int wakes = a.wakes.load();
+  Produce(30, 1);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (a.wakes.load() == wakes && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_GT(a.wakes.load(), wakes);
+  EXPECT_EQ(TakeUntil(*feed, a, 31), Feed::TakeResult::kRecord);
+  ExpectOffsets(a, 0, 31);
 }
 
 TEST_F(FeedTest, AReaderBehindWhatTheFeedStillHoldsIsRefused) {

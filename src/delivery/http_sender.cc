@@ -1,6 +1,7 @@
 #include "delivery/http_sender.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <mutex>
 #include <unordered_map>
@@ -114,10 +115,16 @@ std::string AuthorityOf(std::string_view url) {
 
 }  // namespace
 
+size_t HttpResponse::StatusClassIndex() const {
+  if (!blocked.empty()) return 0;
+  if (status < 100 || status > 599) return 1;
+  return 1 + static_cast<size_t>(status / 100);
+}
+
 std::string HttpResponse::StatusClass() const {
-  if (!blocked.empty()) return "blocked";
-  if (status < 100 || status > 599) return "error";
-  return std::to_string(status / 100) + "xx";
+  static constexpr std::array<const char*, kStatusClasses> kLabels = {
+      "blocked", "error", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  return kLabels[StatusClassIndex()];
 }
 
 AttemptResult ClassifyStatus(long status) {

@@ -48,6 +48,9 @@ struct HttpResponse {
 
   // "2xx".."5xx", "error" or "blocked", for metrics.
   std::string StatusClass() const;
+  // The same as a number below kStatusClasses, for a caller that keeps a counter per class.
+  static constexpr size_t kStatusClasses = 7;
+  size_t StatusClassIndex() const;
 };
 
 struct SenderOptions {

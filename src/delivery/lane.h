@@ -140,8 +140,8 @@ class Lane : private kafka::RebalanceListener, private kafka::Feed::Subscriber {
   // Skipped-event counters by SkipReason, looked up on first use: most of a wallet lane's
   // records are skipped, and the lookup locks the metric family.
   std::array<prometheus::Counter*, 5> skipped_counters_{};
-  // Attempt counters by status class: blocked, error, 1xx to 5xx (the same, per attempt).
-  std::array<prometheus::Counter*, 7> attempt_counters_{};
+  // Attempt counters by HttpResponse::StatusClassIndex (the same, per attempt).
+  std::array<prometheus::Counter*, HttpResponse::kStatusClasses> attempt_counters_{};
   const Clock* clock_;
   ops::Logger log_;
   Backoff backoff_;

@@ -14,18 +14,6 @@ using std::chrono::steady_clock;
 
 constexpr milliseconds kDeadLetterRetry{5000};
 
-// The index of a response's status class (HttpResponse::StatusClass) in attempt_counters_:
-// blocked, error, then 1xx to 5xx.
-size_t StatusClassIndex(const HttpResponse& response) {
-  if (!response.blocked.empty()) {
-    return 0;
-  }
-  if (response.status < 100 || response.status > 599) {
-    return 1;
-  }
-  return 1 + static_cast<size_t>(response.status / 100);
-}
-
 }  // namespace
 
 void Lane::HandleCompleted() {
@@ -41,7 +29,7 @@ void Lane::HandleCompleted() {
 }
 
 void Lane::HandleResponse(Item& item, const HttpResponse& response) {
-  prometheus::Counter*& attempts = attempt_counters_.at(StatusClassIndex(response));
+  prometheus::Counter*& attempts = attempt_counters_.at(response.StatusClassIndex());
   if (attempts == nullptr) {
     attempts = &metrics_->Attempts(settings_.name, response.StatusClass());
   }

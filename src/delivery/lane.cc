@@ -284,6 +284,13 @@ void Lane::LeaveFeed() {
 
 void Lane::WakeFromFeed() { consumer_->Wake(); }
 
+bool Lane::Selective() const { return !settings_.audience.empty(); }
+
+bool Lane::WakesFor(uint64_t tag) const {
+  return std::find(settings_.audience.begin(), settings_.audience.end(), tag) !=
+         settings_.audience.end();
+}
+
 void Lane::HandleRecord(std::shared_ptr<const kafka::Record> shared) {
   const kafka::Record& record = *shared;
   lane_metrics_.consumed->Increment();

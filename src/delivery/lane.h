@@ -54,6 +54,10 @@ struct LaneSettings {
   std::shared_ptr<kafka::Feed> feed;
   // Poison is the same for every lane: exactly one lane writes it to the dead-letter topic.
   bool dead_letter_poison = false;
+  // A client lane's event::AudienceTags: the shared fetch wakes it at once only for records
+  // tagged with one of them (its other records it takes a little later, in a batch). Empty:
+  // woken for every record.
+  std::vector<uint64_t> audience;
 };
 
 // A consistent copy of a lane's state for /status and probes.
@@ -113,6 +117,8 @@ class Lane : private kafka::RebalanceListener, private kafka::Feed::Subscriber {
   bool Share(int32_t partition, int64_t next, bool rewind);
   void LeaveFeed();
   void WakeFromFeed() override;
+  bool Selective() const override;
+  bool WakesFor(uint64_t tag) const override;
   void HandleRecord(std::shared_ptr<const kafka::Record> record);
   void Dispatch();
   bool DispatchProbe();

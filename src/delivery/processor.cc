@@ -4,6 +4,7 @@
 #include <optional>
 #include <sstream>
 
+#include "event/routing.h"
 #include "ops/log.h"
 #include "signing/signer.h"
 
@@ -174,6 +175,7 @@ Result<LanePlan> PlanLanes(const config::Config& config, std::shared_ptr<signing
     s.consumer = ConsumerFor(config, ClientGroupId(config.consumer_group_prefix, client.name));
     s.sender = SenderFor(config);
     s.max_event_bytes = config.max_event_bytes;
+    s.audience = event::AudienceTags(client);
     lanes.emplace(client.name, std::make_pair(Fingerprint(config, ClientPart(client)), s));
   }
   SharePrefetch(lanes);
@@ -203,6 +205,15 @@ Status Processor::EnsureFeed(const config::Config& config) {
   kafka::FeedOptions options;
   options.kafka = config.kafka;
   options.topic = config.kafka.topic;
+  // The parse a wallet lane's wake-up needs is the one every lane reuses from the cache.
+  options.tag = [cache = parse_cache_, max_bytes = static_cast<size_t>(config.max_event_bytes)](
+                    const std::shared_ptr<const kafka::Record>& record) {
+    std::shared_ptr<const event::ParseResult> parsed =
+        cache->Parse(record->partition, record->offset,
+                     std::shared_ptr<const std::string>(record, &record->value), max_bytes);
+    const auto* parsed_event = std::get_if<event::Event>(parsed.get());
+    return parsed_event ? event::AudienceTag(*parsed_event) : kafka::Feed::kEveryone;
+  };
   Result<std::shared_ptr<kafka::Feed>> feed = kafka::Feed::Create(options);
   if (!feed.ok()) {
     return feed.error();

@@ -31,6 +31,21 @@ const std::string& CallbackUrlFor(const Event& event, const config::CallbackUrls
   return kNone;
 }
 
+// The tag of a client name ('n') or of a domain ('d', compared ignoring ASCII case).
+uint64_t Tag(char kind, std::string_view text) {
+  // FNV-1a: stable across builds, and cheap for short names.
+  uint64_t hash = 14695981039346656037ull;
+  auto mix = [&hash](char c) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  };
+  mix(kind);
+  for (char c : text) {
+    mix(kind == 'd' ? AsciiLower(c) : c);
+  }
+  return hash <= kNoClientTag ? hash + 2 : hash;
+}
+
 Route Skipped(SkipReason reason) {
   Route route;
   route.skip = reason;
@@ -64,6 +79,30 @@ Route RouteToClient(const Event& event, const config::ClientConfig& client) {
   Route route;
   route.url = url;
   return route;
+}
+
+uint64_t AudienceTag(const Event& event) {
+  if (event.kind == ObjectKind::kQuote) {
+    return kNoClientTag;
+  }
+  // The same precedence as BelongsTo: a client_name decides alone.
+  if (!event.client_name.empty()) {
+    return Tag('n', event.client_name);
+  }
+  if (!event.client_domain.empty()) {
+    return Tag('d', event.client_domain);
+  }
+  return kNoClientTag;
+}
+
+std::vector<uint64_t> AudienceTags(const config::ClientConfig& client) {
+  std::vector<uint64_t> tags = {Tag('n', client.name)};
+  if (client.type == config::ClientType::kNoncustodial) {
+    for (const std::string& domain : client.domains) {
+      tags.push_back(Tag('d', domain));
+    }
+  }
+  return tags;
 }
 
 std::string_view SkipReasonLabel(SkipReason reason) {

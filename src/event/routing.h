@@ -1,8 +1,10 @@
 // Which client an event belongs to and where its callback goes (SPEC §4.2).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "event/event.h"
@@ -40,5 +42,15 @@ bool BelongsTo(const Event& event, const config::ClientConfig& client);
 Route RouteToClient(const Event& event, const config::ClientConfig& client);
 
 std::string_view SkipReasonLabel(SkipReason reason);
+
+// Who an event is for, as one number, so the shared fetch wakes a wallet's lane at once only for
+// events that may be its own (the others it skips later, in a batch). An event RouteToClient
+// sends to a client always carries one of AudienceTags(client); the converse need not hold, and
+// two names may share a tag: a tag decides only when a lane wakes, never what it sends.
+// kNoClientTag: an event no client lane sends (a quote, or one naming no client). Tags are never
+// 0, which the shared fetch keeps for records every lane must see at once.
+inline constexpr uint64_t kNoClientTag = 1;
+uint64_t AudienceTag(const Event& event);
+std::vector<uint64_t> AudienceTags(const config::ClientConfig& client);
 
 }  // namespace anchor_events::event

@@ -130,7 +130,7 @@ bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next, bool 
     state.restart = true;
     ++state.epoch;
     state.waiting = false;
-    state.cursors.push_back({subscriber, next, false});
+    state.cursors.push_back(NewCursor(subscriber, next));
     Kick();
     return true;
   }
@@ -147,7 +147,7 @@ bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next, bool 
     }
     state.cursors.erase(std::remove_if(state.cursors.begin(), state.cursors.end(), behind),
                         state.cursors.end());
-    state.cursors.push_back({subscriber, next, false});
+    state.cursors.push_back(NewCursor(subscriber, next));
     state.buffer.clear();
     state.bytes = 0;
     state.end = Lowest(state);
@@ -161,7 +161,7 @@ bool Feed::Attach(Subscriber* subscriber, int32_t partition, int64_t next, bool 
   if (next < begin) {
     return false;
   }
-  state.cursors.push_back({subscriber, next, false});
+  state.cursors.push_back(NewCursor(subscriber, next));
   if (state.waiting) {
     state.waiting = false;
     Kick();  // it may lead now
@@ -217,6 +217,7 @@ Feed::TakeResult Feed::Take(Subscriber* subscriber, int32_t partition, size_t ma
   }
   if (record == state.buffer.end()) {
     cursor->woken = false;
+    cursor->pending = false;
     return TakeResult::kEmpty;
   }
   const bool was_first = record == state.buffer.begin();
@@ -232,6 +233,7 @@ Feed::TakeResult Feed::Take(Subscriber* subscriber, int32_t partition, size_t ma
   cursor->next = out->back()->offset + 1;
   if (record == state.buffer.end()) {
     cursor->woken = false;  // it has everything buffered: the next Fill must wake it
+    cursor->pending = false;
   }
   if (was_first) {
     Trim(state);
@@ -315,6 +317,7 @@ size_t Feed::cursors() const {
 
 void Feed::Run() {
   pthread_setname_np(pthread_self(), "kafka-feed");
+  steady_clock::time_point next_lazy_check;
   while (!stop_.load()) {
     ApplyChanges();
     std::vector<std::pair<int32_t, Partition*>> reading;
@@ -332,9 +335,20 @@ void Feed::Run() {
       more = Fill(partition, *state) || more;
     }
     rd_kafka_poll(handle_, 0);  // errors and logs
+    int wait_ms = kIdleWaitMs;
+    if (options_.tag) {
+      // Selective readers' records not their own wait at most lazy_wake and a quarter more.
+      const auto quarter =
+          std::max<std::chrono::milliseconds>(options_.lazy_wake / 4, std::chrono::milliseconds(1));
+      if (steady_clock::now() >= next_lazy_check) {
+        WakeLazy();
+        next_lazy_check = steady_clock::now() + quarter;
+      }
+      wait_ms = std::min<int>(wait_ms, static_cast<int>(quarter.count()));
+    }
     // librdkafka (records arrived) and the lanes (room, attach, detach) wake it through the pipe.
     pollfd fd{wake_read_fd_, POLLIN, 0};
-    poll(&fd, 1, more ? 0 : kIdleWaitMs);
+    poll(&fd, 1, more ? 0 : wait_ms);
     char buffer[64];
     while (read(wake_read_fd_, buffer, sizeof(buffer)) > 0) {
     }
@@ -422,8 +436,7 @@ bool Feed::Fill(int32_t partition, Partition& state) {
       // Room for the next record: the oldest goes, and a reader that still needed it has
       // fallen behind by a whole buffer. Its lane fetches on its own from there. (Also run while
       // waiting, so a smaller share of the byte budget takes effect at once.)
-      const size_t bytes_cap = std::max<size_t>(
-          512u << 10, options_.max_bytes / std::max<size_t>(1, reading_partitions_));
+      const size_t bytes_cap = BytesCap();
       bool evicted_cursor = false;
       while (!state.buffer.empty() &&
              (state.buffer.size() >= options_.max_records || state.bytes >= bytes_cap)) {
@@ -497,7 +510,7 @@ bool Feed::Fill(int32_t partition, Partition& state) {
       continue;
     }
     auto record = std::make_shared<const Record>(CopyRecord(*message));
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     if (state.epoch != epoch || record->offset < state.end) {
       continue;  // fetched before a restart, or already buffered
     }
@@ -510,15 +523,68 @@ bool Feed::Fill(int32_t partition, Partition& state) {
       continue;
     }
     state.bytes += RecordBytes(*record);
-    state.buffer.push_back(std::move(record));
+    state.buffer.push_back(record);
+    if (WakeFor(state, *record, options_.tag ? std::nullopt : std::optional(kEveryone))) {
+      continue;
+    }
+    // A selective reader sleeps: tag the record outside the lock (it parses), then decide for
+    // the readers that still sleep. Those awake meanwhile take it anyway.
+    lock.unlock();
+    const uint64_t tag = options_.tag(record);
+    lock.lock();
+    if (state.epoch == epoch) {
+      WakeFor(state, *record, tag);
+    }
+  }
+  return true;
+}
+
+size_t Feed::BytesCap() const {
+  return std::max<size_t>(512u << 10,
+                          options_.max_bytes / std::max<size_t>(1, reading_partitions_));
+}
+
+bool Feed::WakeFor(Partition& state, const Record& record, std::optional<uint64_t> tag) {
+  const auto now = steady_clock::now();
+  const size_t bytes_cap = BytesCap();
+  for (Cursor& cursor : state.cursors) {
+    if (cursor.woken || cursor.next > record.offset) {
+      continue;  // awake, or past it
+    }
+    // Lazily, but never so late that the buffer could drop what it still needs.
+    bool wake = !cursor.selective || state.end - cursor.next >= options_.lazy_records ||
+                state.bytes >= bytes_cap / 2 ||
+                (cursor.pending && now - cursor.pending_since >= options_.lazy_wake);
+    if (!wake) {
+      if (!tag) {
+        return false;
+      }
+      wake = *tag == kEveryone || cursor.subscriber->WakesFor(*tag);
+    }
+    if (wake) {
+      cursor.woken = true;
+      cursor.pending = false;
+      cursor.subscriber->WakeFromFeed();
+    } else if (!cursor.pending) {
+      cursor.pending = true;
+      cursor.pending_since = now;
+    }
+  }
+  return true;
+}
+
+void Feed::WakeLazy() {
+  const auto now = steady_clock::now();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [partition, state] : partitions_) {
     for (Cursor& cursor : state.cursors) {
-      if (!cursor.woken && cursor.next < state.end) {
+      if (cursor.pending && !cursor.woken && now - cursor.pending_since >= options_.lazy_wake) {
         cursor.woken = true;
+        cursor.pending = false;
         cursor.subscriber->WakeFromFeed();
       }
     }
   }
-  return true;
 }
 
 }  // namespace anchor_events::kafka

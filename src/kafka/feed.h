@@ -13,15 +13,23 @@
 // fetching that partition on its own from where it was, and rejoins once caught up. A lane that
 // falls behind loses nothing and holds nobody back. An offset out of range detaches every cursor
 // of the partition: the feed never skips ahead on its own.
+//
+// A lane that has caught up sleeps until the feed wakes it. A lane that wants only some records
+// (a wallet's: its own client's) is woken at once only for those, as the feed's tag function
+// names them; it takes the others with the next record it is woken for, after at most
+// `lazy_records` of them or `lazy_wake`, so its commits keep up. With many clients a record then
+// wakes two lanes, not every lane.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +55,14 @@ struct FeedOptions {
   size_t max_bytes = 16u << 20;
   // How far back a lane joining a partition may take the feed (see Attach).
   int64_t max_rewind = 4096;
+  // Names who a record is for (see Subscriber::WakesFor), called once per record on the feed's
+  // thread, and only while a selective reader sleeps. Unset: every reader is woken for every
+  // record.
+  std::function<uint64_t(const std::shared_ptr<const Record>&)> tag;
+  // A selective reader is woken for records not its own at the latest once this many wait for
+  // it, or once the oldest of them has waited this long.
+  int64_t lazy_records = 64;
+  std::chrono::milliseconds lazy_wake{200};
 };
 
 class Feed {
@@ -57,7 +73,15 @@ class Feed {
    public:
     virtual ~Subscriber() = default;
     virtual void WakeFromFeed() = 0;
+    // Whether the subscriber wants only some records woken for at once (asked when it attaches),
+    // and whether a record tagged `tag` is one of them. Called under the feed's lock: both must
+    // be quick and read only what never changes.
+    virtual bool Selective() const { return false; }
+    virtual bool WakesFor(uint64_t /*tag*/) const { return true; }
   };
+
+  // The tag of a record every reader is woken for (e.g. one that cannot be parsed).
+  static constexpr uint64_t kEveryone = 0;
 
   enum class TakeResult { kRecord, kEmpty, kDetached };
 
@@ -93,7 +117,13 @@ class Feed {
     Subscriber* subscriber;
     int64_t next;
     bool woken;  // woken since it last found nothing; cleared when a Take finds or takes the rest
+    bool selective;
+    bool pending = false;  // records wait that it was not woken for (selective only)
+    std::chrono::steady_clock::time_point pending_since;
   };
+  static Cursor NewCursor(Subscriber* subscriber, int64_t next) {
+    return {subscriber, next, false, subscriber->Selective(), false, {}};
+  }
   struct Partition {
     std::deque<std::shared_ptr<const Record>> buffer;  // increasing offsets
     size_t bytes = 0;
@@ -110,6 +140,14 @@ class Feed {
   void Run();
   void ApplyChanges();
   bool Fill(int32_t partition, Partition& state);
+  // Under the lock: wakes the sleeping readers that still need `record` and want it, or that
+  // waited long enough; the others are marked pending. False when a selective reader sleeps and
+  // the record has no tag yet (tag == nullopt): the caller tags it and asks again.
+  bool WakeFor(Partition& state, const Record& record, std::optional<uint64_t> tag);
+  // Under the lock: the bytes one partition's buffer may hold.
+  size_t BytesCap() const;
+  // Wakes selective readers whose oldest pending record waited lazy_wake.
+  void WakeLazy();
   void Trim(Partition& state);
   // The lowest and highest cursor; cursors not empty.
   static int64_t Lowest(const Partition& state);

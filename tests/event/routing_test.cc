@@ -1,5 +1,6 @@
 #include "event/routing.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -159,6 +160,74 @@ TEST(RouteToClientTest, UsesTheEventSepWhenTheTransactionHasNone) {
                           R"("client_name":"wallet-b"}})");
 
   EXPECT_EQ(RouteToClient(event, WalletB()).url, "http://wallet-b.example:18082/hooks/sep31");
+}
+
+bool Tagged(const Event& event, const ClientConfig& client) {
+  std::vector<uint64_t> tags = AudienceTags(client);
+  return std::find(tags.begin(), tags.end(), AudienceTag(event)) != tags.end();
+}
+
+// A wallet lane is woken at once only for events tagged for it, so every event RouteToClient
+// sends to a client must carry one of that client's tags; most others must not.
+TEST(AudienceTagTest, EveryEventRoutedToAClientCarriesOneOfItsTags) {
+  std::vector<Event> events;
+  for (const char* file : {"sep24-deposit-lifecycle.jsonl", "sep6-withdrawal-error.jsonl",
+                           "sep31-receive.jsonl", "customers-and-unattributed.jsonl"}) {
+    for (const std::string& line : ReadEventLines(file)) {
+      events.push_back(MustParse(line));
+    }
+  }
+  for (const char* json : {R"({"type":"transaction_created","transaction":{"id":"t","sep":"24",)"
+                           R"("client_domain":"WALLET-A.example"}})",
+                           R"({"type":"transaction_created","transaction":{"id":"t","sep":"24",)"
+                           R"("client_name":"wallet-b","client_domain":"wallet-a.example"}})",
+                           R"({"type":"customer_updated","sep":"12","customer":{"id":"c",)"
+                           R"("client_domain":"wallet-a.example"}})",
+                           R"({"type":"transaction_created","transaction":{"id":"t","sep":"6",)"
+                           R"("client_name":"wallet-a"}})"}) {
+    events.push_back(MustParse(json));
+  }
+  ClientConfig custodial_a = WalletA();
+  custodial_a.type = ClientType::kCustodial;
+  ClientConfig two_domains = WalletA();
+  two_domains.domains = {"other.example", "Wallet-A.Example"};
+  int routed = 0;
+  int not_woken = 0;
+  for (const Event& event : events) {
+    for (const ClientConfig& client : {WalletA(), WalletB(), WalletC(), custodial_a, two_domains}) {
+      if (RouteToClient(event, client).skip == SkipReason::kNone) {
+        ++routed;
+        EXPECT_TRUE(Tagged(event, client)) << client.name << ": " << event.id;
+      } else if (!Tagged(event, client)) {
+        ++not_woken;
+      }
+    }
+  }
+  EXPECT_GT(routed, 10);
+  EXPECT_GT(not_woken, 20);
+}
+
+TEST(AudienceTagTest, SeparatesClientsAndKeepsQuotesAndUnattributedForNoClient) {
+  std::vector<std::string> unattributed = ReadEventLines("customers-and-unattributed.jsonl");
+  for (const std::string& line : unattributed) {
+    EXPECT_EQ(AudienceTag(MustParse(line)), kNoClientTag);
+  }
+  Event for_a = MustParse(ReadEventLines("sep24-deposit-lifecycle.jsonl")[0]);
+  Event for_b = MustParse(ReadEventLines("sep6-withdrawal-error.jsonl")[0]);
+  EXPECT_TRUE(Tagged(for_a, WalletA()));
+  EXPECT_FALSE(Tagged(for_a, WalletB()));
+  EXPECT_FALSE(Tagged(for_b, WalletA()));
+  ClientConfig custodial_a = WalletA();
+  custodial_a.type = ClientType::kCustodial;
+  Event by_domain = MustParse(R"({"type":"transaction_created","transaction":{"id":"t",)"
+                              R"("sep":"24","client_domain":"Wallet-A.example"}})");
+  EXPECT_TRUE(Tagged(by_domain, WalletA()));
+  EXPECT_FALSE(Tagged(by_domain, custodial_a)) << "a custodial client is never matched by domain";
+  for (const ClientConfig& client : {WalletA(), WalletB(), WalletC()}) {
+    for (uint64_t tag : AudienceTags(client)) {
+      EXPECT_GT(tag, kNoClientTag) << client.name;
+    }
+  }
 }
 
 TEST(RouteToClientTest, LabelsAreStable) {

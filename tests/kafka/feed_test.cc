@@ -21,9 +21,23 @@ constexpr const char* kTopic = "TRANSACTION";
 
 struct Reader : Feed::Subscriber {
   void WakeFromFeed() override { wakes.fetch_add(1); }
+  bool Selective() const override { return !tags.empty(); }
+  bool WakesFor(uint64_t tag) const override {
+    return std::find(tags.begin(), tags.end(), tag) != tags.end();
+  }
   std::atomic<int> wakes{0};
   std::vector<std::shared_ptr<const Record>> records;
+  std::vector<uint64_t> tags;  // empty: woken for every record
 };
+
+// The tag the selective readers below want, and the feed's tag function for them: records whose
+// value starts with "mine" are theirs, "all" is every reader's, the rest another tag.
+constexpr uint64_t kMine = 7;
+uint64_t TagByValue(const std::shared_ptr<const Record>& record) {
+  if (record->value.rfind("mine", 0) == 0) return kMine;
+  if (record->value.rfind("all", 0) == 0) return Feed::kEveryone;
+  return 9;
+}
 
 class FeedTest : public ::testing::Test {
  protected:
@@ -41,11 +55,30 @@ class FeedTest : public ::testing::Test {
   }
 
   std::shared_ptr<Feed> MakeFeed(size_t max_records = 1024) {
+    return std::move(Feed::Create(Options(max_records))).value();
+  }
+
+  FeedOptions Options(size_t max_records = 1024) {
     FeedOptions options;
     options.kafka = kafka_;
     options.topic = kTopic;
     options.max_records = max_records;
-    return std::move(Feed::Create(options)).value();
+    return options;
+  }
+
+  void ProduceValues(std::initializer_list<std::string> values) {
+    for (const std::string& value : values) {
+      ASSERT_TRUE(producer_->ProduceSync({kTopic, "key", value, {}}).ok());
+    }
+  }
+
+  // Waits until `reader` was woken more than `than` times; false after 20 s.
+  static bool WokenMore(const Reader& reader, int than) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (reader.wakes.load() <= than && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return reader.wakes.load() > than;
   }
 
   // Takes until `reader` holds `count` records or the feed says it is detached; false on
@@ -285,6 +318,73 @@ TEST_F(FeedTest, AReaderJoiningAfterOthersFellBehindGetsEveryRecordFromItsOffset
   EXPECT_GT(accepted, 0);
   ASSERT_EQ(TakeUntil(*feed, lead, 60), Feed::TakeResult::kRecord);
   ExpectOffsets(lead, 0, 60);
+}
+
+TEST_F(FeedTest, ASelectiveReaderSleepsThroughOtherRecordsUntilItsOwnOrEnoughOfThem) {
+  FeedOptions options = Options();
+  options.tag = TagByValue;
+  options.lazy_records = 4;
+  options.lazy_wake = std::chrono::seconds(60);
+  auto feed = std::move(Feed::Create(options)).value();
+  Reader all;
+  Reader mine;
+  mine.tags = {kMine};
+  ASSERT_TRUE(feed->Attach(&all, 0, 0));
+  ASSERT_TRUE(feed->Attach(&mine, 0, 0));
+
+  // Another reader's record: only the reader of everything is woken.
+  ProduceValues({"other-0"});
+  EXPECT_EQ(TakeUntil(*feed, all, 1), Feed::TakeResult::kRecord);
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(mine.wakes.load(), 0);
+
+  // Its own record wakes it, and it takes the other one first, in order.
+  ProduceValues({"mine-1"});
+  ASSERT_TRUE(WokenMore(mine, 0));
+  EXPECT_EQ(TakeUntil(*feed, mine, 2), Feed::TakeResult::kRecord);
+  EXPECT_EQ(mine.records[0]->value, "other-0");
+  EXPECT_EQ(mine.records[1]->value, "mine-1");
+
+  // Three more of the others' records leave it asleep; the fourth (lazy_records) wakes it.
+  int wakes = mine.wakes.load();
+  ProduceValues({"other-2", "other-3", "other-4"});
+  EXPECT_EQ(TakeUntil(*feed, all, 5), Feed::TakeResult::kRecord);
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(mine.wakes.load(), wakes);
+  ProduceValues({"other-5"});
+  ASSERT_TRUE(WokenMore(mine, wakes));
+  EXPECT_EQ(TakeUntil(*feed, mine, 6), Feed::TakeResult::kRecord);
+
+  // A record every reader must see wakes it at once.
+  wakes = mine.wakes.load();
+  ProduceValues({"all-6"});
+  ASSERT_TRUE(WokenMore(mine, wakes));
+  EXPECT_EQ(TakeUntil(*feed, mine, 7), Feed::TakeResult::kRecord);
+  EXPECT_EQ(TakeUntil(*feed, all, 7), Feed::TakeResult::kRecord);
+  for (size_t i = 0; i < 7; ++i) {
+    EXPECT_EQ(mine.records[i]->offset, static_cast<int64_t>(i));
+    EXPECT_EQ(mine.records[i].get(), all.records[i].get());
+  }
+}
+
+TEST_F(FeedTest, ASelectiveReaderIsWokenWithinLazyWakeForRecordsNotItsOwn) {
+  FeedOptions options = Options();
+  options.tag = TagByValue;
+  options.lazy_records = 1000;
+  options.lazy_wake = milliseconds(200);
+  auto feed = std::move(Feed::Create(options)).value();
+  Reader all;
+  Reader mine;
+  mine.tags = {kMine};
+  ASSERT_TRUE(feed->Attach(&all, 0, 0));
+  ASSERT_TRUE(feed->Attach(&mine, 0, 0));
+
+  // Nothing of its own comes, and nothing after: it still learns how far it may go (its lane
+  // then commits).
+  ProduceValues({"other-0"});
+  ASSERT_TRUE(WokenMore(mine, 0));
+  EXPECT_EQ(TakeUntil(*feed, mine, 1), Feed::TakeResult::kRecord);
+  EXPECT_EQ(mine.records[0]->value, "other-0");
 }
 
 TEST_F(FeedTest, AReaderAloneIsNeverDetachedAndTheLastDetachStopsTheFetch) {

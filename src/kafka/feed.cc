@@ -510,6 +510,10 @@ bool Feed::Fill(int32_t partition, Partition& state) {
       continue;
     }
     auto record = std::make_shared<const Record>(CopyRecord(*message));
+    // Records are tagged only one by one, as they arrive live. When more are already fetched
+    // (a backlog), readers are woken as before and take them in batches: the feed's thread
+    // would otherwise parse every record alone while the lanes wait for it.
+    const bool tagged_one_by_one = options_.tag && rd_kafka_queue_length(state.queue) == 0;
     std::unique_lock<std::mutex> lock(mutex_);
     if (state.epoch != epoch || record->offset < state.end) {
       continue;  // fetched before a restart, or already buffered
@@ -524,7 +528,7 @@ bool Feed::Fill(int32_t partition, Partition& state) {
     }
     state.bytes += RecordBytes(*record);
     state.buffer.push_back(record);
-    if (WakeFor(state, *record, options_.tag ? std::nullopt : std::optional(kEveryone))) {
+    if (WakeFor(state, *record, tagged_one_by_one ? std::nullopt : std::optional(kEveryone))) {
       continue;
     }
     // A selective reader sleeps: tag the record outside the lock (it parses), then decide for

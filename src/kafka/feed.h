@@ -17,8 +17,9 @@
 // A lane that has caught up sleeps until the feed wakes it. A lane that wants only some records
 // (a wallet's: its own client's) is woken at once only for those, as the feed's tag function
 // names them; it takes the others with the next record it is woken for, after at most
-// `lazy_records` of them or `lazy_wake`, so its commits keep up. With many clients a record then
-// wakes two lanes, not every lane.
+// `lazy_records` of them or `lazy_wake`, so its commits keep up. With many clients a live record
+// then wakes two lanes, not every lane. A backlog (records fetched together) wakes every lane
+// as before: they take it in batches, and the feed's thread does not parse it alone.
 #pragma once
 
 #include <atomic>

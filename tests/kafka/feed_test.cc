@@ -347,8 +347,11 @@ TEST_F(FeedTest, ASelectiveReaderSleepsThroughOtherRecordsUntilItsOwnOrEnoughOfT
 
   // Three more of the others' records leave it asleep; the fourth (lazy_records) wakes it.
   int wakes = mine.wakes.load();
-  ProduceValues({"other-2", "other-3", "other-4"});
-  EXPECT_EQ(TakeUntil(*feed, all, 5), Feed::TakeResult::kRecord);
+  // One at a time, as live records come (records fetched together wake every reader).
+  for (size_t i = 2; i <= 4; ++i) {
+    ProduceValues({"other-" + std::to_string(i)});
+    EXPECT_EQ(TakeUntil(*feed, all, i + 1), Feed::TakeResult::kRecord);
+  }
   std::this_thread::sleep_for(milliseconds(200));
   EXPECT_EQ(mine.wakes.load(), wakes);
   ProduceValues({"other-5"});

@@ -180,10 +180,10 @@ def cmd_summary(args) -> None:
 
 def cmd_context(args) -> None:
     """What the targets need beside the last line: the Kafka path's own latency measured at the
-    same time, and signing's share of the processor's CPU."""
+    same time, signing's share of the processor's CPU, and live traffic with 100 clients."""
     d = Path(args.dir)
     load = lambda name: json.loads((d / name).read_text()) if (d / name).exists() else {}
-    lat, sig = load("latency.json"), load("signing.json")
+    lat, sig, live = load("latency.json"), load("signing.json"), load("live100.json")
     print(json.dumps({
         "p50_added_latency_ms": lat.get("p50_ms", 0),
         "kafka_path_p50_ms": lat.get("kafka_path_p50_ms", 0),
@@ -192,6 +192,7 @@ def cmd_context(args) -> None:
         "cpu_us_per_delivery": sig.get("cpu_us_per_delivery", 0),
         "sign_us": sig.get("sign_us", 0),
         "signing_cpu_share": sig.get("signing_cpu_share", 0),
+        **live,
     }))
 
 

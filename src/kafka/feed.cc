@@ -551,6 +551,7 @@ size_t Feed::BytesCap() const {
 bool Feed::WakeFor(Partition& state, const Record& record, std::optional<uint64_t> tag) {
   const auto now = steady_clock::now();
   const size_t bytes_cap = BytesCap();
+  bool needs_tag = false;
   for (Cursor& cursor : state.cursors) {
     if (cursor.woken || cursor.next > record.offset) {
       continue;  // awake, or past it
@@ -561,7 +562,8 @@ bool Feed::WakeFor(Partition& state, const Record& record, std::optional<uint64_
                 (cursor.pending && now - cursor.pending_since >= options_.lazy_wake);
     if (!wake) {
       if (!tag) {
-        return false;
+        needs_tag = true;  // the others are woken now, without waiting for the parse
+        continue;
       }
       wake = *tag == kEveryone || cursor.subscriber->WakesFor(*tag);
     }
@@ -574,7 +576,7 @@ bool Feed::WakeFor(Partition& state, const Record& record, std::optional<uint64_
       cursor.pending_since = now;
     }
   }
-  return true;
+  return !needs_tag;
 }
 
 void Feed::WakeLazy() {

@@ -142,8 +142,9 @@ class Feed {
   void ApplyChanges();
   bool Fill(int32_t partition, Partition& state);
   // Under the lock: wakes the sleeping readers that still need `record` and want it, or that
-  // waited long enough; the others are marked pending. False when a selective reader sleeps and
-  // the record has no tag yet (tag == nullopt): the caller tags it and asks again.
+  // waited long enough; the others are marked pending. Without a tag (nullopt) it wakes every
+  // reader it can decide for, and returns false when a selective one sleeps: the caller tags the
+  // record and asks again.
   bool WakeFor(Partition& state, const Record& record, std::optional<uint64_t> tag);
   // Under the lock: the bytes one partition's buffer may hold.
   size_t BytesCap() const;

@@ -500,6 +500,59 @@ def test_kill_9_half_way_then_restart_loses_nothing(kafka, binary, tmp_path_fact
         s.close()
 
 
+# ---- live traffic ------------------------------------------------------------------------------
+
+def test_live_events_reach_their_wallets_and_every_lane_reads_past_the_rest(
+        kafka, binary, tmp_path_factory):
+    """Events produced one by one to a processor that has caught up. The shared fetch then wakes
+    a wallet's lane only for its own events, and the lane skips the others later, in a batch
+    (docs/architecture.md). Each wallet still gets exactly its events, signed and in order, and
+    every lane reads past the events that are not its own: its lag returns to 0."""
+    s = Scenario(tmp_path_factory.mktemp("live"), kafka)
+    try:
+        s.processor.start()
+        s.processor.wait_ready()
+
+        def caught_up():
+            lanes = s.processor.status_json().get("lanes", [])
+            return len(lanes) == 3 and all(lane.get("shared_partitions") for lane in lanes)
+
+        harness.wait_until(caught_up, 60, 0.2, "every lane to read through the shared fetch")
+        for partition, stem in ((0, "sep24-deposit-lifecycle"), (1, "sep6-withdrawal-error"),
+                                (2, "sep31-receive"), (0, "customers-and-unattributed")):
+            for line, _ in FILES[stem]:
+                harness.produce(s.kafka.bootstrap, s.topic, [line], partition=partition)
+        s.wait_all_delivered()
+        time.sleep(SETTLE_SECONDS)
+
+        business = s.receivers["business"].records()
+        assert sorted(r["event_id"] for r in business) == sorted(EVENTS_BY_ID), s.summary()
+        for name in ("wallet-a", "wallet-b"):
+            recs = s.receivers[name].records()
+            got = [(r["body_json"]["transaction"]["id"], r["body_json"]["transaction"]["status"])
+                   for r in recs]
+            want = [(e["transaction"]["id"], e["transaction"]["status"])
+                    for e in wallet_events(name)]
+            assert sorted(got) == sorted(want), (name, s.summary())
+            for txn in {t for t, _ in want}:  # per transaction, in order
+                assert [g for g in got if g[0] == txn] == [w for w in want if w[0] == txn]
+            for r in recs:
+                sig = r["verification"]["signature"]
+                assert sig["valid"] and sig["fresh"], (name, sig)
+        assert s.receivers["wallet-c"].records() == []
+
+        def lags():
+            return [v for metric, _, v in harness.parse_metrics(s.processor.metrics())
+                    if metric == "anchor_events_consumer_lag"]
+
+        harness.wait_until(lambda: len(lags()) == 3 and not any(lags()), 30, 0.2,
+                           "every lane's lag to return to 0")
+        code = s.processor.terminate(timeout=40)
+        assert code == 0, s.processor.log_tail()
+    finally:
+        s.close()
+
+
 # ---- dead letters (SPEC §3, §6.4); last, so that -x still runs everything above ----------------
 
 def test_poison_records_are_dead_lettered(first_run):

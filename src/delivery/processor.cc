@@ -205,7 +205,8 @@ Status Processor::EnsureFeed(const config::Config& config) {
   kafka::FeedOptions options;
   options.kafka = config.kafka;
   options.topic = config.kafka.topic;
-  // The parse a wallet lane's wake-up needs is the one every lane reuses from the cache.
+  // The feed parses a live record before it wakes any lane, so the lanes find that parse in
+  // the cache (records up to ParseCache::kMaxCachedRecord).
   options.tag = [cache = parse_cache_, max_bytes = static_cast<size_t>(config.max_event_bytes)](
                     const std::shared_ptr<const kafka::Record>& record) {
     std::shared_ptr<const event::ParseResult> parsed =

@@ -528,11 +528,13 @@ bool Feed::Fill(int32_t partition, Partition& state) {
     }
     state.bytes += RecordBytes(*record);
     state.buffer.push_back(record);
-    if (WakeFor(state, *record, tagged_one_by_one ? std::nullopt : std::optional(kEveryone))) {
+    if (!tagged_one_by_one || !NeedsTag(state, *record)) {
+      WakeFor(state, *record, kEveryone);
       continue;
     }
-    // A selective reader sleeps: tag the record outside the lock (it parses), then decide for
-    // the readers that still sleep. Those awake meanwhile take it anyway.
+    // A selective reader sleeps: tag the record outside the lock first (it parses, and the lanes
+    // woken next find that parse in the cache), then wake the readers it is for. Readers awake
+    // meanwhile take it anyway.
     lock.unlock();
     const uint64_t tag = options_.tag(record);
     lock.lock();
@@ -548,26 +550,31 @@ size_t Feed::BytesCap() const {
                           options_.max_bytes / std::max<size_t>(1, reading_partitions_));
 }
 
-bool Feed::WakeFor(Partition& state, const Record& record, std::optional<uint64_t> tag) {
+bool Feed::LazyDue(const Partition& state, const Cursor& cursor,
+                   steady_clock::time_point now) const {
+  // Never so late that the buffer could drop what the reader still needs.
+  const int64_t records =
+      std::clamp<int64_t>(options_.lazy_records, 1, static_cast<int64_t>(options_.max_records / 2));
+  return state.end - cursor.next >= records || state.bytes >= BytesCap() / 2 ||
+         (cursor.pending && now - cursor.pending_since >= options_.lazy_wake);
+}
+
+bool Feed::NeedsTag(const Partition& state, const Record& record) const {
   const auto now = steady_clock::now();
-  const size_t bytes_cap = BytesCap();
-  bool needs_tag = false;
+  return std::any_of(state.cursors.begin(), state.cursors.end(), [&](const Cursor& cursor) {
+    return cursor.selective && !cursor.woken && cursor.next <= record.offset &&
+           !LazyDue(state, cursor, now);
+  });
+}
+
+void Feed::WakeFor(Partition& state, const Record& record, uint64_t tag) {
+  const auto now = steady_clock::now();
   for (Cursor& cursor : state.cursors) {
     if (cursor.woken || cursor.next > record.offset) {
       continue;  // awake, or past it
     }
-    // Lazily, but never so late that the buffer could drop what it still needs.
-    bool wake = !cursor.selective || state.end - cursor.next >= options_.lazy_records ||
-                state.bytes >= bytes_cap / 2 ||
-                (cursor.pending && now - cursor.pending_since >= options_.lazy_wake);
-    if (!wake) {
-      if (!tag) {
-        needs_tag = true;  // the others are woken now, without waiting for the parse
-        continue;
-      }
-      wake = *tag == kEveryone || cursor.subscriber->WakesFor(*tag);
-    }
-    if (wake) {
+    if (!cursor.selective || tag == kEveryone || LazyDue(state, cursor, now) ||
+        cursor.subscriber->WakesFor(tag)) {
       cursor.woken = true;
       cursor.pending = false;
       cursor.subscriber->WakeFromFeed();
@@ -576,7 +583,6 @@ bool Feed::WakeFor(Partition& state, const Record& record, std::optional<uint64_
       cursor.pending_since = now;
     }
   }
-  return !needs_tag;
 }
 
 void Feed::WakeLazy() {

@@ -30,7 +30,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,20 +55,21 @@ struct FeedOptions {
   size_t max_bytes = 16u << 20;
   // How far back a lane joining a partition may take the feed (see Attach).
   int64_t max_rewind = 4096;
-  // Names who a record is for (see Subscriber::WakesFor), called once per record on the feed's
-  // thread, and only while a selective reader sleeps. Unset: every reader is woken for every
-  // record.
+  // Names who a record is for (see Subscriber::WakesFor). Called on the feed's thread at most
+  // once per record, and only for a record fetched alone while a selective reader sleeps.
+  // Unset: every reader is woken for every record.
   std::function<uint64_t(const std::shared_ptr<const Record>&)> tag;
-  // A selective reader is woken for records not its own at the latest once this many wait for
-  // it, or once the oldest of them has waited this long.
+  // A selective reader is woken for records not its own at the latest once this many offsets
+  // (at most half of max_records) or half the partition's byte budget wait for it, or once the
+  // oldest has waited lazy_wake (checked every quarter of it).
   int64_t lazy_records = 64;
   std::chrono::milliseconds lazy_wake{200};
 };
 
 class Feed {
  public:
-  // A lane, as the feed sees it. Wake() is called from the feed's thread, under the feed's lock:
-  // it must only signal (write to a pipe), never call back into the feed.
+  // A lane, as the feed sees it. WakeFromFeed() is called under the feed's lock (on the feed's
+  // thread, or in Attach): it must only signal (write to a pipe), never call back into the feed.
   class Subscriber {
    public:
     virtual ~Subscriber() = default;
@@ -117,7 +117,8 @@ class Feed {
   struct Cursor {
     Subscriber* subscriber;
     int64_t next;
-    bool woken;  // woken since it last found nothing; cleared when a Take finds or takes the rest
+    bool woken;  // woken since it last found nothing; cleared when a Take finds nothing or takes
+                 // the rest
     bool selective;
     bool pending = false;  // records wait that it was not woken for (selective only)
     std::chrono::steady_clock::time_point pending_since;
@@ -141,11 +142,15 @@ class Feed {
   void Run();
   void ApplyChanges();
   bool Fill(int32_t partition, Partition& state);
-  // Under the lock: wakes the sleeping readers that still need `record` and want it, or that
-  // waited long enough; the others are marked pending. Without a tag (nullopt) it wakes every
-  // reader it can decide for, and returns false when a selective one sleeps: the caller tags the
-  // record and asks again.
-  bool WakeFor(Partition& state, const Record& record, std::optional<uint64_t> tag);
+  // Under the lock: wakes the sleeping readers that still need `record` and want it (every
+  // reader when `tag` is kEveryone) or are due a lazy wake; marks the others pending.
+  void WakeFor(Partition& state, const Record& record, uint64_t tag);
+  // Under the lock: whether a selective reader sleeps that `record`'s tag would decide for.
+  bool NeedsTag(const Partition& state, const Record& record) const;
+  // Under the lock: whether a selective reader must be woken whatever the record's tag (enough
+  // records or bytes wait for it, or the oldest has waited lazy_wake).
+  bool LazyDue(const Partition& state, const Cursor& cursor,
+               std::chrono::steady_clock::time_point now) const;
   // Under the lock: the bytes one partition's buffer may hold.
   size_t BytesCap() const;
   // Wakes selective readers whose oldest pending record waited lazy_wake.

@@ -223,6 +223,11 @@ TEST(AudienceTagTest, SeparatesClientsAndKeepsQuotesAndUnattributedForNoClient) 
                               R"("sep":"24","client_domain":"Wallet-A.example"}})");
   EXPECT_TRUE(Tagged(by_domain, WalletA()));
   EXPECT_FALSE(Tagged(by_domain, custodial_a)) << "a custodial client is never matched by domain";
+  // Names compare exactly, as BelongsTo compares them.
+  Event other_case = MustParse(R"({"type":"transaction_created","transaction":{"id":"t",)"
+                               R"("sep":"6","client_name":"Wallet-B"}})");
+  EXPECT_EQ(SkipOf(other_case, WalletB()), "other_client");
+  EXPECT_FALSE(Tagged(other_case, WalletB()));
   for (const ClientConfig& client : {WalletA(), WalletB(), WalletC()}) {
     for (uint64_t tag : AudienceTags(client)) {
       EXPECT_GT(tag, kNoClientTag) << client.name;

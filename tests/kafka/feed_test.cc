@@ -374,7 +374,7 @@ TEST_F(FeedTest, ASelectiveReaderIsWokenWithinLazyWakeForRecordsNotItsOwn) {
   FeedOptions options = Options();
   options.tag = TagByValue;
   options.lazy_records = 1000;
-  options.lazy_wake = milliseconds(200);
+  options.lazy_wake = milliseconds(1000);
   auto feed = std::move(Feed::Create(options)).value();
   Reader all;
   Reader mine;
@@ -383,9 +383,13 @@ TEST_F(FeedTest, ASelectiveReaderIsWokenWithinLazyWakeForRecordsNotItsOwn) {
   ASSERT_TRUE(feed->Attach(&mine, 0, 0));
 
   // Nothing of its own comes, and nothing after: it still learns how far it may go (its lane
-  // then commits).
+  // then commits), not at once but once the record has waited lazy_wake.
+  const auto produced = std::chrono::steady_clock::now();
   ProduceValues({"other-0"});
+  EXPECT_EQ(TakeUntil(*feed, all, 1), Feed::TakeResult::kRecord);
+  EXPECT_EQ(mine.wakes.load(), 0);
   ASSERT_TRUE(WokenMore(mine, 0));
+  EXPECT_GE(std::chrono::steady_clock::now() - produced, options.lazy_wake);
   EXPECT_EQ(TakeUntil(*feed, mine, 1), Feed::TakeResult::kRecord);
   EXPECT_EQ(mine.records[0]->value, "other-0");
 }

@@ -128,8 +128,8 @@ void Lane::OnAssigned(const std::vector<int32_t>& partitions) {
     list += (list.empty() ? "" : ",") + std::to_string(p);
   }
   log_.Info("partitions assigned", {{"partitions", list}});
-  if (!settings_.feed) {
-    return;
+  if (!settings_.feed || draining_) {
+    return;  // while closing (Consumer::Close waits for a first assignment): nothing to read
   }
   // A new partition is read through the shared fetch from the start when it can be, so the
   // lane's own consumer never prefetches it (with many lanes, that prefetch is most of the

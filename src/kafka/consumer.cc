@@ -1,6 +1,7 @@
 #include "kafka/consumer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include <fcntl.h>
@@ -21,6 +22,7 @@ using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 
 // What librdkafka writes to the wakeup pipe when a queue goes from empty to non-empty.
 constexpr char kWake = 1;
+constexpr std::chrono::seconds kFirstAssignmentWait{5};
 
 std::vector<int32_t> Partitions(const rd_kafka_topic_partition_list_t* list) {
   std::vector<int32_t> out;
@@ -135,6 +137,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
   if (rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer->handle_, topics.get()); err) {
     return Error{"subscribing failed for group " + options.group_id + ": " + rd_kafka_err2str(err)};
   }
+  consumer->subscribed_ = true;
   return consumer;
 }
 
@@ -524,6 +527,17 @@ void Consumer::Close() {
     return;
   }
   closed_ = true;
+  // librdkafka before 2.3 aborts the process when a cooperative-sticky consumer is closed after
+  // its group chose the assignor but before its first assignment (upstream issue 4312; Debian 12
+  // ships 2.0.2). A lane stopped just after it started (a reload, a shutdown) would hit that
+  // window, so a consumer not yet assigned first waits for its assignment, a bounded time. With
+  // the broker away it never gets that far, and closes after the wait.
+  const auto deadline = std::chrono::steady_clock::now() + kFirstAssignmentWait;
+  while (subscribed_ && !joined_ && std::chrono::steady_clock::now() < deadline) {
+    if (rd_kafka_message_t* message = rd_kafka_consumer_poll(handle_, 100)) {
+      rd_kafka_message_destroy(message);  // never taken, never committed: read again later
+    }
+  }
   rd_kafka_consumer_close(handle_);
 }
 

@@ -156,6 +156,7 @@ class Consumer {
   std::vector<PartitionQueue> partition_queues_open_;
   size_t next_queue_ = 0;  // where Take() starts its round
   bool joined_ = false;
+  bool subscribed_ = false;
   bool closed_ = false;
   std::string last_error_;
   ops::RateLimiter error_limiter_{std::chrono::seconds(30)};

@@ -66,6 +66,21 @@ class FeedTest : public ::testing::Test {
     return options;
   }
 
+  // A feed that tags records by value (TagByValue), with `all` (woken for every record) and
+  // `mine` (selective, wanting kMine) attached at offset 0.
+  std::shared_ptr<Feed> MakeTaggedFeed(int64_t lazy_records, milliseconds lazy_wake, Reader& all,
+                                       Reader& mine) {
+    FeedOptions options = Options();
+    options.tag = TagByValue;
+    options.lazy_records = lazy_records;
+    options.lazy_wake = lazy_wake;
+    auto feed = std::move(Feed::Create(options)).value();
+    mine.tags = {kMine};
+    EXPECT_TRUE(feed->Attach(&all, 0, 0));
+    EXPECT_TRUE(feed->Attach(&mine, 0, 0));
+    return feed;
+  }
+
   void ProduceValues(std::initializer_list<std::string> values) {
     for (const std::string& value : values) {
       ASSERT_TRUE(producer_->ProduceSync({kTopic, "key", value, {}}).ok());
@@ -321,16 +336,9 @@ TEST_F(FeedTest, AReaderJoiningAfterOthersFellBehindGetsEveryRecordFromItsOffset
 }
 
 TEST_F(FeedTest, ASelectiveReaderSleepsThroughOtherRecordsUntilItsOwnOrEnoughOfThem) {
-  FeedOptions options = Options();
-  options.tag = TagByValue;
-  options.lazy_records = 4;
-  options.lazy_wake = std::chrono::seconds(60);
-  auto feed = std::move(Feed::Create(options)).value();
   Reader all;
   Reader mine;
-  mine.tags = {kMine};
-  ASSERT_TRUE(feed->Attach(&all, 0, 0));
-  ASSERT_TRUE(feed->Attach(&mine, 0, 0));
+  auto feed = MakeTaggedFeed(/*lazy_records=*/4, std::chrono::seconds(60), all, mine);
 
   // Another reader's record: only the reader of everything is woken.
   ProduceValues({"other-0"});
@@ -371,16 +379,10 @@ TEST_F(FeedTest, ASelectiveReaderSleepsThroughOtherRecordsUntilItsOwnOrEnoughOfT
 }
 
 TEST_F(FeedTest, ASelectiveReaderIsWokenWithinLazyWakeForRecordsNotItsOwn) {
-  FeedOptions options = Options();
-  options.tag = TagByValue;
-  options.lazy_records = 1000;
-  options.lazy_wake = milliseconds(1000);
-  auto feed = std::move(Feed::Create(options)).value();
+  constexpr milliseconds kLazyWake{1000};
   Reader all;
   Reader mine;
-  mine.tags = {kMine};
-  ASSERT_TRUE(feed->Attach(&all, 0, 0));
-  ASSERT_TRUE(feed->Attach(&mine, 0, 0));
+  auto feed = MakeTaggedFeed(/*lazy_records=*/1000, kLazyWake, all, mine);
 
   // Nothing of its own comes, and nothing after: it still learns how far it may go (its lane
   // then commits), not at once but once the record has waited lazy_wake.
@@ -389,7 +391,7 @@ TEST_F(FeedTest, ASelectiveReaderIsWokenWithinLazyWakeForRecordsNotItsOwn) {
   EXPECT_EQ(TakeUntil(*feed, all, 1), Feed::TakeResult::kRecord);
   EXPECT_EQ(mine.wakes.load(), 0);
   ASSERT_TRUE(WokenMore(mine, 0));
-  EXPECT_GE(std::chrono::steady_clock::now() - produced, options.lazy_wake);
+  EXPECT_GE(std::chrono::steady_clock::now() - produced, kLazyWake);
   EXPECT_EQ(TakeUntil(*feed, mine, 1), Feed::TakeResult::kRecord);
   EXPECT_EQ(mine.records[0]->value, "other-0");
 }

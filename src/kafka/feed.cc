@@ -553,8 +553,8 @@ size_t Feed::BytesCap() const {
 bool Feed::LazyDue(const Partition& state, const Cursor& cursor,
                    steady_clock::time_point now) const {
   // Never so late that the buffer could drop what the reader still needs.
-  const int64_t records =
-      std::clamp<int64_t>(options_.lazy_records, 1, static_cast<int64_t>(options_.max_records / 2));
+  const int64_t records = std::max<int64_t>(
+      1, std::min(options_.lazy_records, static_cast<int64_t>(options_.max_records / 2)));
   return state.end - cursor.next >= records || state.bytes >= BytesCap() / 2 ||
          (cursor.pending && now - cursor.pending_since >= options_.lazy_wake);
 }

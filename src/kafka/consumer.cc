@@ -534,9 +534,7 @@ void Consumer::Close() {
   // the broker away it never gets that far, and closes after the wait.
   const auto deadline = std::chrono::steady_clock::now() + kFirstAssignmentWait;
   while (subscribed_ && !joined_ && std::chrono::steady_clock::now() < deadline) {
-    if (rd_kafka_message_t* message = rd_kafka_consumer_poll(handle_, 100)) {
-      rd_kafka_message_destroy(message);  // never taken, never committed: read again later
-    }
+    Poll(100);  // a record it returns is never taken, never committed: read again later
   }
   rd_kafka_consumer_close(handle_);
 }

@@ -575,14 +575,18 @@ void Feed::WakeFor(Partition& state, const Record& record, uint64_t tag) {
     }
     if (!cursor.selective || tag == kEveryone || LazyDue(state, cursor, now) ||
         cursor.subscriber->WakesFor(tag)) {
-      cursor.woken = true;
-      cursor.pending = false;
-      cursor.subscriber->WakeFromFeed();
+      Wake(cursor);
     } else if (!cursor.pending) {
       cursor.pending = true;
       cursor.pending_since = now;
     }
   }
+}
+
+void Feed::Wake(Cursor& cursor) {
+  cursor.woken = true;
+  cursor.pending = false;
+  cursor.subscriber->WakeFromFeed();
 }
 
 void Feed::WakeLazy() {
@@ -591,9 +595,7 @@ void Feed::WakeLazy() {
   for (auto& [partition, state] : partitions_) {
     for (Cursor& cursor : state.cursors) {
       if (cursor.pending && !cursor.woken && now - cursor.pending_since >= options_.lazy_wake) {
-        cursor.woken = true;
-        cursor.pending = false;
-        cursor.subscriber->WakeFromFeed();
+        Wake(cursor);
       }
     }
   }

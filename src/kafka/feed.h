@@ -155,6 +155,8 @@ class Feed {
   size_t BytesCap() const;
   // Wakes selective readers whose oldest pending record waited lazy_wake.
   void WakeLazy();
+  // Under the lock: wakes one reader (nothing is pending for it any more).
+  static void Wake(Cursor& cursor);
   void Trim(Partition& state);
   // The lowest and highest cursor; cursors not empty.
   static int64_t Lowest(const Partition& state);
